@@ -1,0 +1,70 @@
+"""Catalogue of common mistakes: given a wrong answer and the right one, name the likely cause.
+
+Generic detectors look only at the two arrays (and the batch size); component-specific
+mistakes come from the assignment spec as alternative references whose output the wrong
+answer matches.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.compare import Tolerance, close
+
+
+def diagnose(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, batch: int | None,
+             hints: dict, mistakes: list[tuple[np.ndarray, str]]) -> tuple[str | None, str]:
+    """Return (cause id, sentence) of the best-matching known mistake, or (None, "")."""
+    actual = actual.astype(np.float64)
+    for other, message in mistakes:
+        if close(actual, other, tol):
+            return "spec_mistake", message
+    if not np.all(np.isfinite(actual)):
+        return "nonfinite", "NaN or inf in the result" + (
+            f": {hints['nonfinite']}" if "nonfinite" in hints else "")
+    if actual.shape != expected.shape:
+        return _shape_cause(actual, expected, tol)
+    if expected.ndim == 2 and expected.shape[0] == expected.shape[1] \
+            and close(actual, expected.T, tol):
+        return "transposed", "the result is transposed"
+    if not np.any(actual) and np.any(expected):
+        return "zeros", "all zeros: not computed, or reset after computing"
+    return _factor_cause(actual, expected, tol, batch)
+
+
+def _shape_cause(actual, expected, tol) -> tuple[str | None, str]:
+    if actual.ndim == 2 and actual.shape == expected.shape[::-1]:
+        if close(actual.T, expected, tol):
+            return "transposed", "the result is transposed"
+        return "transposed_shape", "the result has the transposed shape"
+    if actual.size == expected.size and close(actual.reshape(expected.shape), expected, tol):
+        return "reshaped", "right values, wrong shape: reshape to the expected shape"
+    return "shape", "wrong shape: check which axes you sum over and the padding"
+
+
+FACTORS = (
+    (-1.0, "sign_flip", "sign flipped"),
+    (2.0, "factor_2", "twice the right value (accumulated twice, or a factor 2 too many)"),
+    (0.5, "factor_half", "half the right value (a factor 2 missing)"),
+)
+
+
+def _factor_cause(actual, expected, tol, batch) -> tuple[str | None, str]:
+    denom = float(np.sum(expected * expected))
+    if denom == 0.0:
+        return None, ""
+    c = float(np.sum(actual * expected)) / denom
+    if not close(actual, c * expected, tol):
+        return None, ""
+    if batch and batch > 1:
+        if abs(c - batch) <= 1e-6 * batch:
+            return "times_batch", (
+                f"off by a factor of the batch size ({batch}): criterions average over "
+                "the batch, layers must not (only criterions divide by the batch size)")
+        if abs(c * batch - 1) <= 1e-6:
+            return "over_batch", (
+                f"divided by the batch size ({batch}): only criterions divide by the batch size")
+    for factor, cause_id, text in FACTORS:
+        if abs(c - factor) <= 1e-6:
+            return cause_id, text
+    return "factor", f"off by a constant factor {c:.4g}"

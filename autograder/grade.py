@@ -1,0 +1,204 @@
+"""Grade one submission: every check of every component in an isolated worker, then MNIST."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import autograder.checks  # noqa: F401 - registers the check kinds
+from autograder.checks.base import REGISTRY, Context
+from autograder.compare import CheckFailed
+from autograder.sandbox import Limits, Session, StudentError, Worker, WorkerDied, WorkerTimeout
+from autograder.spec import Assignment, CheckSpec, Component
+from autograder.submission import Submission
+
+
+@dataclass
+class CheckResult:
+    name: str
+    passed: bool
+    score: float
+    max_score: float
+    message: str = ""
+    visibility: str = "public"
+    cause: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("name", "passed", "score", "max_score", "message")}
+
+
+@dataclass
+class ComponentResult:
+    name: str
+    max_score: float
+    checks: list[CheckResult] = field(default_factory=list)
+    found_as: str | None = None  # the alias the submission used, if not the canonical name
+    extra: dict[str, Any] = field(default_factory=dict)  # MNIST: accuracy, threshold, seconds
+
+    @property
+    def score(self) -> float:
+        return sum(c.score for c in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"name": self.name, "score": self.score, "max_score": self.max_score,
+               "checks": [c.to_json() for c in self.checks]}
+        if self.found_as:
+            out["found_as"] = self.found_as
+        return {**out, **self.extra}
+
+
+@dataclass
+class GradeResult:
+    submission: str
+    assignment: str
+    components: list[ComponentResult]
+    notes: list[str]
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(c.score for c in self.components)
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.max_score for c in self.components)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"submission": self.submission, "assignment": self.assignment,
+                "score": self.score, "max_score": self.max_score,
+                "components": [c.to_json() for c in self.components], "notes": self.notes}
+
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Grader:
+    assignment: Assignment
+    seed: int | None = None
+    mnist: bool = True
+    limits: Limits | None = None
+    visibilities: tuple[str, ...] = ("public", "hidden")
+    progress: Progress | None = None
+
+    def grade(self, submission: Submission, only: list[str] | None = None) -> GradeResult:
+        started = time.monotonic()
+        limits = self.limits or Limits(forbidden_imports=self.assignment.forbidden_imports)
+        with Worker(limits) as worker:
+            run = _Run(self, submission, Session(worker, self.assignment.check_timeout))
+            components = [run.component(c) for c in self.assignment.components
+                          if only is None or c.name in only]
+            if self.mnist and self.assignment.mnist and (only is None or "MNIST" in only):
+                from autograder.mnist_check import grade_mnist
+
+                components.append(grade_mnist(run, components))
+        return GradeResult(str(submission.path), self.assignment.name, components,
+                           run.notes, time.monotonic() - started)
+
+
+class _Run:
+    """The state of grading one submission: the worker session and what the code defines."""
+
+    def __init__(self, grader: Grader, submission: Submission, session: Session):
+        self.grader = grader
+        self.assignment = grader.assignment
+        self.submission = submission
+        self.session = session
+        self.notes: list[str] = list(submission.dropped)
+        self.names: set[str] = set()
+        self.load_failure: str | None = None
+        self._load(first=True)
+
+    # -- the worker -----------------------------------------------------------------
+    def _load(self, first: bool = False) -> None:
+        if first is False or not self.session.worker.alive():
+            self.session.worker.start()
+        sub = self.submission
+        numbers = getattr(sub, "cell_numbers", None) or list(range(1, len(sub.cells) + 1))
+        labels = [sub.filename if sub.kind == "py" else f"{sub.filename} cell {n}"
+                  for n in numbers]
+        self.session.deadline = None
+        try:
+            info = self.session.load(sub.cells, sub.filename, labels,
+                                     timeout=self.assignment.load_timeout)
+        except (WorkerDied, WorkerTimeout) as exc:
+            self.load_failure = f"running the submission's top-level code failed: {exc}"
+            if first:
+                self.notes.append(self.load_failure)
+            return
+        self.load_failure = None
+        self.names = set(info["names"])
+        if first:
+            for err in info["errors"]:
+                e = err["error"]
+                where = labels[err["cell"]]
+                self.notes.append(f"{where} raised {e['type']}: {e['message']} "
+                                  f"{_first_frame(e.get('traceback', ''))}".rstrip())
+
+    def ensure_worker(self) -> None:
+        if not self.session.worker.alive():
+            self._load()
+
+    def resolve(self, comp_names: tuple[str, ...]) -> str | None:
+        return next((n for n in comp_names if n in self.names), None)
+
+    # -- components -----------------------------------------------------------------
+    def component(self, comp: Component) -> ComponentResult:
+        result = ComponentResult(comp.name, comp.points)
+        if self.grader.progress:
+            self.grader.progress(comp.name)
+        name = self.resolve(comp.names)
+        if name is None:
+            reason = self.load_failure or (
+                f"not found: the submission does not define '{comp.name}'"
+                + (f" (or {', '.join(comp.aliases)})" if comp.aliases else ""))
+            result.checks = [_failed(c, reason, "missing") for c in comp.checks]
+            return result
+        if name != comp.name:
+            result.found_as = name
+        result.checks = [self.run_check(c, name) for c in comp.checks]
+        return result
+
+    def run_check(self, check: CheckSpec, name: str) -> CheckResult:
+        if check.visibility not in self.grader.visibilities:
+            return _failed(check, "not run", "skipped")
+        self.ensure_worker()
+        if self.load_failure:
+            return _failed(check, self.load_failure, "load")
+        seed = self.grader.seed if self.grader.seed is not None else self.assignment.seed
+        ctx = Context(self.session, check, name, seed, self.assignment.tolerance,
+                      self.assignment.solution)
+        timeout = float(check.get("timeout", self.assignment.check_timeout))
+        self.session.deadline = time.monotonic() + timeout
+        try:
+            REGISTRY[check.kind](ctx)
+        except CheckFailed as exc:
+            return _failed(check, exc.message, exc.cause)
+        except StudentError as exc:
+            return _failed(check, f"your code raised {exc.short()}", "exception")
+        except WorkerTimeout:
+            return _failed(check, f"timed out after {timeout:g} s (an infinite loop, or far "
+                           "too slow: vectorise over the batch)", "timeout")
+        except WorkerDied as exc:
+            tail = self.session.worker.output_tail(300).strip()
+            return _failed(check, f"{exc} while running this check"
+                           + (f"; last output: {tail[-200:]}" if tail else ""), "crash")
+        except Exception as exc:  # noqa: BLE001 - a grader bug must not sink the whole grade
+            return _failed(check, f"internal grader error ({type(exc).__name__}: {exc}); "
+                           "please report it", "grader_error")
+        finally:
+            self.session.deadline = None
+        return CheckResult(check.name, True, check.points, check.points, "", check.visibility)
+
+
+def _failed(check: CheckSpec, message: str, cause: str | None) -> CheckResult:
+    return CheckResult(check.name, False, 0.0, check.points, message, check.visibility, cause)
+
+
+def _first_frame(traceback: str) -> str:
+    lines = [ln.strip() for ln in traceback.strip().splitlines() if ln.strip()]
+    return f"({lines[-2] if len(lines) >= 2 else lines[0]})" if lines else ""
+
+

@@ -1,0 +1,102 @@
+"""The end-to-end check: the student's own network trained on MNIST in the worker.
+
+The worker gets training images and labels and the test images; only the grader holds the
+test labels, so only the grader can compute the accuracy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.compare import CheckFailed, as_array
+from autograder.grade import CheckResult, ComponentResult, _Run
+from autograder.mnist import load_mnist
+from autograder.sandbox import StudentError, WorkerDied, WorkerTimeout
+
+
+def _resolve(run: _Run, name: str) -> str | None:
+    try:
+        names = run.assignment.component(name).names
+    except KeyError:
+        names = (name,)
+    return run.resolve(names)
+
+
+def _needed(cfg: dict) -> list[str]:
+    layers = [layer[0] for layer in cfg["layers"]]
+    return list(dict.fromkeys([cfg.get("container", "Sequential"), *layers, cfg["criterion"],
+                               cfg["optimizer"]]))
+
+
+def _training_config(run: _Run, cfg: dict) -> dict:
+    """The worker's config with every component name replaced by the one the student used."""
+    rename = {n: _resolve(run, n) for n in _needed(cfg)}
+    missing = [n for n, found in rename.items() if found is None]
+    if missing:
+        raise CheckFailed(f"cannot build the network: {', '.join(missing)} not defined", "missing")
+    return {
+        **{k: v for k, v in cfg.items() if k not in ("points", "threshold", "seed")},
+        "layers": [[rename[layer[0]], *layer[1:]] for layer in cfg["layers"]],
+        "container": rename[cfg.get("container", "Sequential")],
+        "criterion": rename[cfg["criterion"]],
+        "optimizer": rename[cfg["optimizer"]],
+    }
+
+
+def _accuracy(run: _Run, cfg: dict) -> tuple[float, float]:
+    x_train, y_train = load_mnist("train")
+    x_test, y_test = load_mnist("test")
+    train_cfg = _training_config(run, cfg)
+    run.ensure_worker()
+    budget = float(cfg.get("time_budget", 120.0))
+    reply = run.session.train(
+        timeout=budget + 60.0, cfg=train_cfg,
+        x_train=np.ascontiguousarray(x_train.reshape(len(x_train), -1)),
+        y_train=np.ascontiguousarray(y_train), seed=int(cfg.get("seed", 0)),
+        x_test=np.ascontiguousarray(x_test.reshape(len(x_test), -1)))
+    if not isinstance(reply, dict):
+        raise CheckFailed("training returned no result", "bad_type")
+    predictions = as_array(reply.get("predictions"), "the predicted labels")
+    if predictions.shape != y_test.shape:
+        raise CheckFailed(f"expected {len(y_test)} predicted labels, got shape "
+                          f"{predictions.shape}", "shape")
+    seconds = reply.get("seconds")
+    return float(np.mean(predictions == y_test)), float(seconds) if seconds else 0.0
+
+
+def grade_mnist(run: _Run, components: list[ComponentResult]) -> ComponentResult:
+    cfg = run.assignment.mnist
+    points = float(cfg.get("points", 0))
+    threshold = float(cfg.get("threshold", 0.97))
+    result = ComponentResult("MNIST", points)
+    name = f"test accuracy of your network >= {threshold:.1%}"
+    run.session.deadline = None
+    accuracy, seconds, message, cause = 0.0, 0.0, "", None
+    try:
+        accuracy, seconds = _accuracy(run, cfg)
+    except CheckFailed as exc:
+        message, cause = exc.message, exc.cause
+    except StudentError as exc:
+        message, cause = f"training raised {exc.short()}", "exception"
+    except WorkerTimeout:
+        message, cause = "training exceeded the time budget", "timeout"
+    except WorkerDied as exc:
+        message, cause = f"{exc} during training", "crash"
+    passed = not message and accuracy >= threshold
+    if not message and not passed:
+        message = f"test accuracy {accuracy:.2%} is below the threshold {threshold:.1%}"
+        cause = "accuracy"
+    if not passed:
+        broken = _broken(cfg, components)
+        if broken:
+            message += f"; components the network uses that fail checks: {', '.join(broken)}"
+    result.checks = [CheckResult(name, passed, points if passed else 0.0, points, message,
+                                 "public", cause)]
+    result.extra = {"accuracy": round(accuracy, 6), "threshold": threshold,
+                    "seconds": round(seconds, 3)}
+    return result
+
+
+def _broken(cfg: dict, components: list[ComponentResult]) -> list[str]:
+    needed = set(_needed(cfg))
+    return [c.name for c in components if c.name in needed and c.score < c.max_score]

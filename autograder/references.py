@@ -1,0 +1,56 @@
+"""Expected values, computed in the grader process only: PyTorch in float64, or the solution."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import math
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+
+@functools.lru_cache(maxsize=1)
+def _torch() -> tuple[ModuleType, ModuleType]:
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(1)
+    return torch, F
+
+
+def torch_reference(expr: str, x: np.ndarray, params: dict[str, np.ndarray],
+                    dims: dict[str, Any], target: np.ndarray | None = None,
+                    grad_output: np.ndarray | None = None,
+                    grads: bool = False) -> dict[str, np.ndarray]:
+    """Evaluate a spec expression in float64; with ``grads``, also d(sum(g * out))/d(inputs).
+
+    Returns ``{"output": ..., "input": dx, <param>: dparam}`` as float64 arrays.
+    """
+    torch, F = _torch()
+    tx = torch.tensor(np.asarray(x, dtype=np.float64), requires_grad=grads)
+    tparams = {k: torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=grads)
+               for k, v in params.items()}
+    scope = {"torch": torch, "F": F, "math": math, "x": tx, **dims, **tparams}
+    if target is not None:
+        scope["t"] = torch.tensor(np.asarray(target, dtype=np.float64))
+    out = eval(expr, {"__builtins__": {}}, scope)  # noqa: S307 - instructor-written spec
+    result = {"output": out.detach().numpy().copy()}
+    if grads:
+        g = torch.ones_like(out) if grad_output is None else torch.tensor(
+            np.asarray(grad_output, dtype=np.float64))
+        out.backward(g)
+        result["input"] = tx.grad.numpy().copy()
+        result.update({k: v.grad.numpy().copy() for k, v in tparams.items()})
+    return result
+
+
+@functools.lru_cache(maxsize=4)
+def load_solution(path: Path) -> ModuleType:
+    """Import the reference solution (trusted) by path, for stateful references."""
+    spec = importlib.util.spec_from_file_location(f"_nngrade_solution_{abs(hash(path))}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

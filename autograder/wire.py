@@ -1,0 +1,161 @@
+"""Pickle-free framing between the grader and the worker that runs student code.
+
+A message is one frame: an 8-byte header (JSON length, blob length, both uint32 big-endian),
+the JSON text, then the raw bytes of every array it mentions, in order. Arrays appear in the
+JSON as ``{"$nd": [dtype, shape]}``; handles to objects that stay in the worker as ``{"$h": id}``.
+Only plain numeric dtypes cross: decoding never executes anything from the peer.
+
+This file is also loaded by path inside the worker, so it imports only stdlib and NumPy.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any, BinaryIO
+
+import numpy as np
+
+HEADER = struct.Struct(">II")
+MAX_JSON = 64 << 20
+MAX_BLOBS = 1 << 31  # 2 GiB: MNIST training data is ~50 MB as uint8
+ALLOWED_DTYPES = frozenset(
+    np.dtype(t).str
+    for t in (
+        "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+        "float16", "float32", "float64",
+    )
+)
+
+
+class WireError(Exception):
+    """A frame that is malformed, too large, or carries something other than plain data."""
+
+
+class Opaque:
+    """Stand-in for a value that cannot cross the wire (e.g. a student object)."""
+
+    def __init__(self, type_name: str):
+        self.type_name = type_name
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name}>"
+
+
+class Handle:
+    """Reference to an object kept in the worker."""
+
+    def __init__(self, ident: int):
+        self.ident = ident
+
+    def __repr__(self) -> str:
+        return f"Handle({self.ident})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Handle) and other.ident == self.ident
+
+    def __hash__(self) -> int:
+        return hash(("Handle", self.ident))
+
+
+def _encode(value: Any, blobs: list[bytes]) -> Any:
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)) and type(value) in (int, float):
+        return value if value == value and abs(value) != float("inf") else {"$f": repr(value)}
+    if isinstance(value, np.generic) and type(value).__module__ == "numpy":
+        return _encode(np.asarray(value).reshape(()), blobs) if value.dtype.kind in "biuf" \
+            else {"$obj": type(value).__name__}
+    if type(value) is np.ndarray and value.dtype.str in ALLOWED_DTYPES:
+        blobs.append(np.ascontiguousarray(value).tobytes())
+        return {"$nd": [value.dtype.str, list(value.shape)]}
+    if isinstance(value, Handle):
+        return {"$h": value.ident}
+    if isinstance(value, Opaque):
+        return {"$obj": value.type_name}
+    if type(value) in (list, tuple):
+        return [_encode(v, blobs) for v in value]
+    if type(value) is dict and all(type(k) is str for k in value):
+        return {"$d": {k: _encode(v, blobs) for k, v in value.items()}}
+    return {"$obj": _describe(value)}
+
+
+def _describe(value: Any) -> str:
+    kind = type(value)
+    if isinstance(value, np.ndarray):
+        if kind is not np.ndarray:
+            return f"ndarray subclass {kind.__module__}.{kind.__qualname__}"
+        return f"ndarray of dtype {value.dtype}"
+    return f"{kind.__module__}.{kind.__qualname__}" if kind.__module__ != "builtins" \
+        else kind.__qualname__
+
+
+def encode(message: Any) -> bytes:
+    blobs: list[bytes] = []
+    text = json.dumps(_encode(message, blobs), allow_nan=False).encode()
+    blob = b"".join(blobs)
+    return HEADER.pack(len(text), len(blob)) + text + blob
+
+
+def _decode(node: Any, blob: memoryview, pos: list[int]) -> Any:
+    if isinstance(node, list):
+        return [_decode(v, blob, pos) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if "$nd" in node:
+        dtype_str, shape = node["$nd"]
+        if dtype_str not in ALLOWED_DTYPES:
+            raise WireError(f"dtype {dtype_str!r} is not allowed")
+        if not all(isinstance(n, int) and n >= 0 for n in shape):
+            raise WireError(f"bad shape {shape!r}")
+        dtype = np.dtype(dtype_str)
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        start = pos[0]
+        if start + nbytes > len(blob):
+            raise WireError("array data truncated")
+        pos[0] = start + nbytes
+        return np.frombuffer(blob[start:start + nbytes], dtype=dtype).reshape(shape).copy()
+    if "$h" in node:
+        return Handle(int(node["$h"]))
+    if "$obj" in node:
+        return Opaque(str(node["$obj"]))
+    if "$f" in node:
+        return float(node["$f"])
+    if "$d" in node:
+        return {str(k): _decode(v, blob, pos) for k, v in node["$d"].items()}
+    raise WireError(f"unknown node {sorted(node)!r}")
+
+
+def decode(text: bytes, blob: bytes) -> Any:
+    pos = [0]
+    try:
+        value = _decode(json.loads(text), memoryview(blob), pos)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise WireError(f"malformed message: {exc}") from None
+    if pos[0] != len(blob):
+        raise WireError("unexpected trailing array data")
+    return value
+
+
+def _read_exact(stream: BinaryIO, n: int) -> bytes:
+    chunks, left = [], n
+    while left:
+        chunk = stream.read(left)
+        if not chunk:
+            raise EOFError("peer closed the channel")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(stream: BinaryIO) -> tuple[bytes, bytes]:
+    """Read one frame's JSON text and blob bytes, enforcing the size caps."""
+    n_text, n_blob = HEADER.unpack(_read_exact(stream, HEADER.size))
+    if n_text > MAX_JSON or n_blob > MAX_BLOBS:
+        raise WireError(f"frame too large ({n_text} + {n_blob} bytes)")
+    return _read_exact(stream, n_text), _read_exact(stream, n_blob)
+
+
+def write_message(stream: BinaryIO, message: Any) -> None:
+    stream.write(encode(message))
+    stream.flush()

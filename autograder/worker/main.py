@@ -1,0 +1,240 @@
+"""Worker process: runs untrusted student code and answers the grader's requests.
+
+Started as ``python -I <this file>`` in a fresh directory. The grader talks to it over
+stdin/stdout (moved to private descriptors at start-up, so student ``print`` goes to the
+log file instead). It imports only the standard library and NumPy; sibling files are loaded
+by path under private names so that student code cannot import the grader's packages.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.util
+import linecache
+import os
+import sys
+import time
+import traceback
+import types
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+
+def _load_sibling(name: str, path: Path) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class ForbiddenImports(importlib.abc.MetaPathFinder):
+    """Makes ``import torch`` (and the like) fail with a message that names the rule."""
+
+    def __init__(self, names: list[str]):
+        self.names = set(names)
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.split(".")[0] in self.names:
+            raise ImportError(
+                f"import of '{fullname}' is not allowed in this assignment "
+                f"(forbidden: {', '.join(sorted(self.names))})",
+                name=fullname,
+            )
+        return None
+
+
+class Worker:
+    def __init__(self, wire: types.ModuleType, np: types.ModuleType):
+        self.wire = wire
+        self.np = np
+        self.objects: dict[int, Any] = {}
+        self.next_id = 1
+        self.namespace: dict[str, Any] = {}
+        self.filename = "submission.py"
+        self.probes = _load_sibling("_nngrade_probes", HERE / "probes.py")
+
+    # -- values ---------------------------------------------------------------------
+    def resolve(self, value: Any) -> Any:
+        """Replace handles in a decoded request by the worker-side objects."""
+        if isinstance(value, self.wire.Handle):
+            return self.objects[value.ident]
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        return value
+
+    def keep(self, obj: Any) -> Any:
+        ident = self.next_id
+        self.next_id += 1
+        self.objects[ident] = obj
+        return self.wire.Handle(ident)
+
+    def lookup(self, name: str) -> Any:
+        if name.startswith("probe:"):
+            return getattr(self.probes, name[len("probe:"):])
+        if name not in self.namespace:
+            raise LookupError(f"'{name}' is not defined by the submission")
+        return self.namespace[name]
+
+    def target(self, request: dict) -> Any:
+        ref = request["target"]
+        return self.lookup(ref) if isinstance(ref, str) else self.resolve(ref)
+
+    # -- operations -----------------------------------------------------------------
+    def op_ping(self, request: dict) -> Any:
+        return "pong"
+
+    def op_load(self, request: dict) -> Any:
+        module = types.ModuleType("submission")
+        module.__file__ = request["filename"]
+        sys.modules["submission"] = module
+        self.namespace = module.__dict__
+        self.filename = request["filename"]
+        errors = []
+        labels = request.get("labels") or [self.filename] * len(request["cells"])
+        for index, (source, name) in enumerate(zip(request["cells"], labels, strict=True)):
+            linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+            try:
+                exec(compile(source, name, "exec"), self.namespace)
+            except BaseException as exc:  # noqa: BLE001 - SystemExit from students too
+                errors.append({"cell": index, "error": self.describe(exc)})
+        names = sorted(k for k in self.namespace if not k.startswith("__"))
+        return {"errors": errors, "names": names}
+
+    def op_seed(self, request: dict) -> Any:
+        import random
+
+        random.seed(request["seed"])
+        self.np.random.seed(request["seed"])
+
+    def op_new(self, request: dict) -> Any:
+        cls = self.lookup(request["name"])
+        args = self.resolve(request.get("args", []))
+        return self.keep(cls(*args, **self.resolve(request.get("kwargs", {}))))
+
+    def op_put(self, request: dict) -> Any:
+        return self.keep(self.resolve(request["value"]))
+
+    def op_get(self, request: dict) -> Any:
+        obj = self.target(request)
+        for attr in request.get("path", []):
+            obj = obj[attr] if isinstance(attr, int) else getattr(obj, attr)
+        return self.keep(obj) if request.get("keep") else obj
+
+    def op_set(self, request: dict) -> Any:
+        setattr(self.target(request), request["attr"], self.resolve(request["value"]))
+
+    def op_call(self, request: dict) -> Any:
+        func = self.target(request)
+        if request.get("method"):
+            func = getattr(func, request["method"])
+        args = self.resolve(request.get("args", []))
+        result = func(*args, **self.resolve(request.get("kwargs", {})))
+        if result is None and request.get("fallback"):
+            result = getattr(self.target(request), request["fallback"], None)
+        return self.keep(result) if request.get("keep") else result
+
+    def op_shares(self, request: dict) -> Any:
+        """Whether two worker objects share memory (getParameters must return the arrays)."""
+        a, b = (self.op_get(part) for part in (request["a"], request["b"]))
+        return bool(self.np.may_share_memory(a, b)) if all(
+            isinstance(v, self.np.ndarray) for v in (a, b)) else a is b
+
+    def op_eval_many(self, request: dict) -> Any:
+        """Call one method on many inputs (finite differences) in one round trip."""
+        obj = self.target(request)
+        method = getattr(obj, request["method"])
+        originals = {}
+        outputs = []
+        for item in request["items"]:
+            for attr, value in item.get("set", {}).items():
+                originals.setdefault(attr, getattr(obj, attr))
+                setattr(obj, attr, value)
+            result = method(*self.resolve(item.get("args", [])))
+            if result is None and request.get("fallback"):
+                result = getattr(obj, request["fallback"], None)
+            outputs.append(self.np.array(result, copy=True) if result is not None else None)
+        for attr, value in originals.items():
+            setattr(obj, attr, value)
+        return outputs
+
+    def op_train(self, request: dict) -> Any:
+        train = _load_sibling("_nngrade_train", HERE / "train.py")
+        return train.train_and_predict(
+            self.namespace, request["cfg"], request["x_train"], request["y_train"],
+            request["x_test"], request["seed"],
+        )
+
+    def op_free(self, request: dict) -> Any:
+        for ident in request["handles"]:
+            self.objects.pop(ident, None)
+
+    # -- errors ---------------------------------------------------------------------
+    def describe(self, exc: BaseException) -> dict:
+        frames = [
+            f for f in traceback.extract_tb(exc.__traceback__)
+            if f.filename.startswith(self.filename)
+        ]
+        lines = traceback.format_list(frames[-3:]) if frames else []
+        return {
+            "type": type(exc).__name__,
+            "message": str(exc)[:2000],
+            "traceback": "".join(lines)[-4000:],
+        }
+
+    def handle(self, request: dict) -> dict:
+        op = getattr(self, "op_" + str(request.get("op")), None)
+        if op is None:
+            return {"error": {"type": "ProtocolError", "message": f"unknown op {request!r}"}}
+        try:
+            value = op(request)
+        except BaseException as exc:  # noqa: BLE001 - any student failure is data
+            return {"error": self.describe(exc)}
+        return {"ok": value}
+
+
+def _redirect_stdio(log_path: str) -> tuple[Any, Any]:
+    """Keep the protocol on private descriptors; student output goes to the log."""
+    proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
+    proto_out = os.fdopen(os.dup(1), "wb")
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    null_fd = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null_fd, 0)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+    sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+    return proto_in, proto_out
+
+
+def main() -> None:
+    proto_in, proto_out = _redirect_stdio(os.environ.get("NNGRADE_LOG", "worker.log"))
+    wire = _load_sibling("_nngrade_wire", HERE.parent / "wire.py")
+    import numpy as np
+
+    forbidden = [n for n in os.environ.get("NNGRADE_FORBIDDEN", "").split(",") if n]
+    sys.meta_path.insert(0, ForbiddenImports(forbidden))
+    worker = Worker(wire, np)
+    write = wire.write_message
+    write(proto_out, {"ok": "ready"})
+    while True:
+        try:
+            text, blob = wire.read_frame(proto_in)
+        except EOFError:
+            return
+        request = wire.decode(text, blob)
+        started = time.perf_counter()
+        reply = worker.handle(request)
+        reply["seconds"] = time.perf_counter() - started
+        try:
+            write(proto_out, reply)
+        except (ValueError, TypeError) as exc:  # unencodable value
+            write(proto_out, {"error": {"type": "WireError", "message": str(exc)}})
+
+
+if __name__ == "__main__":
+    main()

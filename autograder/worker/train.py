@@ -1,0 +1,157 @@
+"""Train a student's network on MNIST and predict the test set.
+
+Runs INSIDE the sandboxed worker, next to untrusted student code, and is loaded there by
+file path: it may import only the standard library and numpy (never torch, never
+``autograder``). It never sees test labels; the grader scores the returned predictions.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+NUM_CLASSES = 10
+PREDICT_CHUNK = 1000
+
+
+def _lookup(ns: Mapping[str, Any], name: str, role: str) -> Any:
+    if name not in ns:
+        raise NameError(f"{role} {name!r} is not defined by the submission")
+    return ns[name]
+
+
+def build_network(ns: Mapping[str, Any], cfg: Mapping[str, Any]) -> Any:
+    """Instantiate the container and ``add`` each ``[name, *positional_args]`` layer."""
+    net = _lookup(ns, cfg.get("container", "Sequential"), "container")()
+    for i, spec in enumerate(cfg["layers"]):
+        name, *args = [spec] if isinstance(spec, str) else spec
+        net.add(_lookup(ns, name, f"layer {i}")(*args))
+    return net
+
+
+def _as_inputs(x: np.ndarray, input_shape: Any) -> np.ndarray:
+    """Reshape uint8 images to (N, 784) or (N, *input_shape); kept uint8 to save memory."""
+    x = np.asarray(x)
+    shape = (len(x), -1) if input_shape is None else (len(x), *input_shape)
+    try:
+        return x.reshape(shape)
+    except ValueError as e:
+        raise ValueError(f"cannot reshape inputs {x.shape} to {shape}: {e}") from None
+
+
+def _to_float(xb: np.ndarray) -> np.ndarray:
+    # Scaled per batch: a float copy of all of MNIST would cost ~190 MB in the sandbox.
+    out = xb.astype(np.float32)
+    out /= 255
+    return out
+
+
+def _class_scores(pred: Any, n: int, where: str) -> np.ndarray:
+    pred = np.asarray(pred)
+    if pred.ndim != 2 or pred.shape[0] != n:
+        raise ValueError(f"network output during {where} has shape {pred.shape}, "
+                         f"expected ({n}, {NUM_CLASSES})")
+    return pred
+
+
+def predict(net: Any, x: np.ndarray, chunk: int = PREDICT_CHUNK) -> np.ndarray:
+    """Argmax class per row of ``x`` (uint8), forwarding ``chunk`` rows at a time."""
+    out = np.empty(len(x), dtype=np.int64)
+    for start in range(0, len(x), chunk):
+        xb = _to_float(x[start:start + chunk])
+        scores = _class_scores(net.forward(xb), len(xb), "prediction")
+        out[start:start + chunk] = np.argmax(scores, axis=1)
+    return out
+
+
+def train_and_predict(ns: Mapping[str, Any], cfg: Mapping[str, Any], x_train: np.ndarray,
+                      y_train: np.ndarray, x_test: np.ndarray, seed: int) -> dict:
+    """Train ``cfg``'s network built from ``ns`` and return test predictions plus a log.
+
+    Returns ``predictions`` (int64, one per test image), ``epoch_losses`` (mean minibatch
+    loss per epoch; when stopped early the last entry covers the partial epoch),
+    ``train_accuracy`` (on the last epoch's minibatches; NaN if no batch ran),
+    ``seconds`` (total wall time), ``stopped_early``, ``epochs_done`` (complete epochs) and
+    ``batches_done``. ``cfg["time_budget"]`` (seconds, optional) bounds the training loop:
+    a batch is not started if the mean batch time so far says it would end past the
+    budget. Exceptions from student code propagate to the caller.
+    """
+    start = time.perf_counter()
+    input_shape = cfg.get("input_shape")
+    x_train = _as_inputs(x_train, input_shape)
+    x_test = _as_inputs(x_test, input_shape)
+    y_train = np.asarray(y_train).astype(np.int64).reshape(-1)
+    if len(y_train) != len(x_train):
+        raise ValueError(f"{len(x_train)} training images but {len(y_train)} labels")
+    eye = np.eye(NUM_CLASSES, dtype=np.float32)
+
+    # Student initialisers (and Dropout masks) draw from the global numpy RNG.
+    np.random.seed(seed)
+    net = build_network(ns, cfg)
+    criterion = _lookup(ns, cfg["criterion"], "criterion")()
+    optimizer = _lookup(ns, cfg["optimizer"], "optimizer")
+    opt_config = dict(cfg.get("optimizer_config", {}))
+    opt_state: dict = {}
+    order_rng = np.random.RandomState(seed)  # independent of what student code draws
+
+    epochs = int(cfg.get("epochs", 1))
+    batch_size = int(cfg.get("batch_size", 128))
+    budget = cfg.get("time_budget")
+    epoch_losses: list[float] = []
+    train_accuracy = math.nan
+    stopped_early = False
+    epochs_done = batches_done = 0
+    train_start = time.perf_counter()
+
+    net.train()
+    for epoch in range(epochs):
+        order = order_rng.permutation(len(x_train))
+        losses: list[float] = []
+        correct = seen = 0
+        for b, first in enumerate(range(0, len(order), batch_size)):
+            if budget is not None:
+                elapsed = time.perf_counter() - train_start
+                per_batch = elapsed / batches_done if batches_done else 0.0
+                if elapsed + per_batch >= budget:
+                    stopped_early = True
+                    break
+            idx = order[first:first + batch_size]
+            xb, yb = _to_float(x_train[idx]), eye[y_train[idx]]
+
+            net.zeroGradParameters()
+            pred = net.forward(xb)
+            loss = float(criterion.forward(pred, yb))
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"loss became NaN/inf at epoch {epoch + 1} "
+                                         f"batch {b + 1}")
+            grad = criterion.backward(pred, yb)
+            net.backward(xb, grad)
+            optimizer(net.getParameters(), net.getGradParameters(), opt_config, opt_state)
+
+            losses.append(loss)
+            scores = _class_scores(pred, len(idx), "training")
+            correct += int(np.sum(np.argmax(scores, axis=1) == y_train[idx]))
+            seen += len(idx)
+            batches_done += 1
+        if losses:
+            epoch_losses.append(float(np.mean(losses)))
+            train_accuracy = correct / seen
+        if stopped_early:
+            break
+        epochs_done += 1
+
+    net.evaluate()
+    predictions = predict(net, x_test)
+    return {
+        "predictions": predictions,
+        "epoch_losses": epoch_losses,
+        "train_accuracy": train_accuracy,
+        "seconds": time.perf_counter() - start,
+        "stopped_early": stopped_early,
+        "epochs_done": epochs_done,
+        "batches_done": batches_done,
+    }
