@@ -65,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SubmissionError, SpecError) as exc:
         print(f"nngrade: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

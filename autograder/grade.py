@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from typing import Any
 import autograder.checks  # noqa: F401 - registers the check kinds
 from autograder.checks.base import REGISTRY, Context
 from autograder.compare import CheckFailed
+from autograder.references import warm_up_references
 from autograder.sandbox import Limits, Session, StudentError, Worker, WorkerDied, WorkerTimeout
 from autograder.spec import Assignment, CheckSpec, Component
 from autograder.submission import Submission
@@ -82,9 +84,12 @@ class Grader:
     limits: Limits | None = None
     visibilities: tuple[str, ...] = ("public", "hidden")
     progress: Progress | None = None
+    check_timeout: float | None = None  # overrides the assignment's (tests, slow machines)
 
     def grade(self, submission: Submission, only: list[str] | None = None) -> GradeResult:
         started = time.monotonic()
+        # Importing PyTorch takes seconds: overlap it with starting the worker.
+        threading.Thread(target=warm_up_references, daemon=True).start()
         limits = self.limits or Limits(forbidden_imports=self.assignment.forbidden_imports)
         with Worker(limits) as worker:
             run = _Run(self, submission, Session(worker, self.assignment.check_timeout))
@@ -109,6 +114,7 @@ class _Run:
         self.notes: list[str] = list(submission.dropped)
         self.names: set[str] = set()
         self.load_failure: str | None = None
+        self.load_errors: list[str] = []
         self._load(first=True)
 
     # -- the worker -----------------------------------------------------------------
@@ -134,8 +140,9 @@ class _Run:
             for err in info["errors"]:
                 e = err["error"]
                 where = labels[err["cell"]]
-                self.notes.append(f"{where} raised {e['type']}: {e['message']} "
-                                  f"{_first_frame(e.get('traceback', ''))}".rstrip())
+                self.load_errors.append(f"{where} raised {e['type']}: {e['message']} "
+                                        f"{_first_frame(e.get('traceback', ''))}".rstrip())
+            self.notes.extend(self.load_errors)
 
     def ensure_worker(self) -> None:
         if not self.session.worker.alive():
@@ -153,7 +160,8 @@ class _Run:
         if name is None:
             reason = self.load_failure or (
                 f"not found: the submission does not define '{comp.name}'"
-                + (f" (or {', '.join(comp.aliases)})" if comp.aliases else ""))
+                + (f" (or {', '.join(comp.aliases)})" if comp.aliases else "")
+                + (f"; note: {self.load_errors[0]}" if self.load_errors else ""))
             result.checks = [_failed(c, reason, "missing") for c in comp.checks]
             return result
         if name != comp.name:
@@ -170,7 +178,8 @@ class _Run:
         seed = self.grader.seed if self.grader.seed is not None else self.assignment.seed
         ctx = Context(self.session, check, name, seed, self.assignment.tolerance,
                       self.assignment.solution)
-        timeout = float(check.get("timeout", self.assignment.check_timeout))
+        timeout = float(self.grader.check_timeout or check.get("timeout")
+                        or self.assignment.check_timeout)
         self.session.deadline = time.monotonic() + timeout
         try:
             REGISTRY[check.kind](ctx)

@@ -21,6 +21,10 @@ def _torch() -> tuple[ModuleType, ModuleType]:
     return torch, F
 
 
+def warm_up_references() -> None:
+    _torch()
+
+
 def torch_reference(expr: str, x: np.ndarray, params: dict[str, np.ndarray],
                     dims: dict[str, Any], target: np.ndarray | None = None,
                     grad_output: np.ndarray | None = None,

@@ -24,6 +24,23 @@ def _component_line(comp: ComponentResult, width: int) -> str:
     return line
 
 
+def _render_checks(comp: ComponentResult, out: TextIO, show_passed: bool) -> None:
+    failed = [c for c in comp.checks if not c.passed]
+    if len(failed) > 1 and len({c.message for c in failed}) == 1 and not show_passed:
+        # One root cause (not found, not implemented, crash on import): say it once.
+        print(f"    FAIL all {len(failed)} failing checks: {failed[0].message}", file=out)
+        return
+    for check in comp.checks:
+        if check.passed and not show_passed:
+            continue
+        tag = "pass" if check.passed else "FAIL"
+        hidden = " [hidden]" if check.visibility == "hidden" else ""
+        print(f"    {tag} {check.name}{hidden} ({_fmt(check.score)}/"
+              f"{_fmt(check.max_score)})", file=out)
+        for line in check.message.splitlines():
+            print(f"         {line}", file=out)
+
+
 def render_table(result: GradeResult, out: TextIO, show_passed: bool = False) -> None:
     width = max([len(c.name) + (len(c.found_as) + 6 if c.found_as else 0)
                  for c in result.components] + [10])
@@ -34,15 +51,7 @@ def render_table(result: GradeResult, out: TextIO, show_passed: bool = False) ->
     print("-" * (width + 20), file=out)
     for comp in result.components:
         print(_component_line(comp, width), file=out)
-        for check in comp.checks:
-            if check.passed and not show_passed:
-                continue
-            tag = "pass" if check.passed else "FAIL"
-            hidden = " [hidden]" if check.visibility == "hidden" else ""
-            print(f"    {tag} {check.name}{hidden} ({_fmt(check.score)}/"
-                  f"{_fmt(check.max_score)})", file=out)
-            for line in check.message.splitlines():
-                print(f"         {line}", file=out)
+        _render_checks(comp, out, show_passed)
     print("-" * (width + 20), file=out)
     print(f"{'total':<{width}} {_fmt(result.score):>5} / {_fmt(result.max_score)}"
           f"   ({result.seconds:.1f} s)", file=out)

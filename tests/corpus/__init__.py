@@ -1,0 +1,87 @@
+"""Grader-accuracy corpus: submissions built by patching the text of the reference solution.
+
+``bugs.py`` lists submissions with exactly one realistic mistake, ``variants.py`` correct
+submissions written differently. Each entry is a list of ``(old, new)`` text replacements
+applied to ``solutions/modules.py``; every ``old`` must occur exactly once, so a change to the
+solution breaks the corpus loudly instead of silently producing a correct "bug".
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SOLUTION = ROOT / "solutions" / "modules.py"
+BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
+
+Replacement = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Bug:
+    id: str
+    component: str  # the component that must lose points (and the only one)
+    description: str
+    replacements: list[Replacement]
+    causes: set[str] | None = None  # diagnosis cause ids, one of which should be reported
+    message: str | None = None  # or a substring a failing check's message should contain
+
+
+@dataclass(frozen=True)
+class Variant:
+    id: str
+    description: str
+    replacements: list[Replacement]
+    found_as: dict[str, str] = field(default_factory=dict)  # component -> alias used
+
+
+def solution_text() -> str:
+    return SOLUTION.read_text()
+
+
+def apply(text: str, replacements: list[Replacement], label: str = "") -> str:
+    for old, new in replacements:
+        count = text.count(old)
+        assert count == 1, f"{label}: expected exactly one occurrence, found {count}:\n{old}"
+        text = text.replace(old, new)
+    return text
+
+
+def build(entry: Bug | Variant) -> str:
+    return apply(solution_text(), entry.replacements, entry.id)
+
+
+def region(qualname: str) -> str:
+    """The code between the solution markers of ``Class.method`` or ``function``."""
+    lines = solution_text().splitlines(keepends=True)
+    start = _definition_line(lines, qualname)
+    begin = next(i for i in range(start, len(lines)) if lines[i].strip() == BEGIN)
+    end = next(i for i in range(begin, len(lines)) if lines[i].strip() == END)
+    return "".join(lines[begin + 1:end])
+
+
+def rewrite(qualname: str, code: str) -> Replacement:
+    """Replace a whole solution region by ``code`` (dedented, re-indented to fit)."""
+    old = region(qualname)
+    indent = re.match(r"\s*", old).group(0)
+    return old, textwrap.indent(textwrap.dedent(code).strip("\n") + "\n", indent)
+
+
+def within(qualname: str, old: str, new: str) -> Replacement:
+    """Replace ``old`` (exactly once) inside one solution region only."""
+    text = region(qualname)
+    assert text.count(old) == 1, f"{qualname}: {old!r} must occur once in the region"
+    return text, text.replace(old, new)
+
+
+def _definition_line(lines: list[str], qualname: str) -> int:
+    parts = qualname.split(".")
+    if len(parts) == 1:
+        pattern, start = rf"def {parts[0]}\(", 0
+    else:
+        start = next(i for i, ln in enumerate(lines) if re.match(rf"class {parts[0]}\b", ln))
+        pattern = rf"    def {parts[1]}\("
+    return next(i for i in range(start, len(lines)) if re.match(pattern, lines[i]))

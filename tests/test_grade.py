@@ -1,0 +1,186 @@
+"""End-to-end behaviour of ``Grader`` and ``nngrade grade`` on whole submissions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.grade import Grader, GradeResult
+from autograder.spec import load_assignment
+from autograder.submission import load_submission
+
+REPO = Path(__file__).resolve().parents[1]
+SOLUTION = REPO / "solutions" / "modules.py"
+SOLUTION_TEXT = SOLUTION.read_text()
+
+
+def grade(path: Path, **kwargs) -> GradeResult:
+    return Grader(load_assignment("modules"), mnist=False, **kwargs).grade(load_submission(path))
+
+
+def patched(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    assert SOLUTION_TEXT.count(old) == 1, old
+    path = tmp_path / name
+    path.write_text(SOLUTION_TEXT.replace(old, new))
+    return path
+
+
+def scores(result: GradeResult) -> dict[str, tuple[float, float]]:
+    return {c.name: (c.score, c.max_score) for c in result.components}
+
+
+def losers(result: GradeResult) -> set[str]:
+    return {c.name for c in result.components if c.score < c.max_score}
+
+
+def stable_json(result: GradeResult) -> dict:
+    data = result.to_json()
+    data.pop("submission")
+    for comp in data["components"]:
+        comp.pop("seconds", None)
+    return data
+
+
+@pytest.fixture(scope="module")
+def reference() -> GradeResult:
+    return grade(SOLUTION)
+
+
+def test_reference_gets_full_marks(reference):
+    failed = [(c.name, k.name, k.message) for c in reference.components for k in c.checks
+              if not k.passed]
+    assert failed == []
+    assert reference.score == reference.max_score > 100
+    assert reference.notes == []
+
+
+def test_grading_twice_gives_identical_json(reference):
+    assert stable_json(grade(SOLUTION)) == stable_json(reference)
+
+
+def test_other_seed_draws_other_cases_and_still_passes():
+    result = grade(SOLUTION, seed=12345)
+    assert result.score == result.max_score
+
+
+def _notebook_from(source: str) -> nbformat.NotebookNode:
+    """Split the module at top-level definitions into cells, with IPython-only lines added."""
+    chunks, current = [], []
+    for line in source.splitlines(keepends=True):
+        if line.startswith(("class ", "def ")) and current:
+            chunks.append("".join(current))
+            current = []
+        current.append(line)
+    chunks.append("".join(current))
+    cells = [nbformat.v4.new_markdown_cell("# Homework")]
+    cells.append(nbformat.v4.new_code_cell("%matplotlib inline\n!pip list > /dev/null"))
+    cells += [nbformat.v4.new_code_cell(chunk) for chunk in chunks]
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def test_notebook_grades_like_the_py_file(tmp_path, reference):
+    path = tmp_path / "homework.ipynb"
+    nbformat.write(_notebook_from(SOLUTION_TEXT), path)
+    result = grade(path)
+    assert stable_json(result)["components"] == stable_json(reference)["components"]
+
+
+def test_syntax_error_scores_zero_with_a_message(tmp_path):
+    path = tmp_path / "broken.py"
+    path.write_text("import numpy as np\nclass Linear:\n    def f(:\n")
+    result = grade(path)
+    assert result.score == 0
+    assert any("SyntaxError" in note for note in result.notes)
+    linear = next(c for c in result.components if c.name == "Linear")
+    assert all("SyntaxError" in k.message for k in linear.checks)
+
+
+def test_a_missing_class_costs_only_its_component(tmp_path):
+    start = SOLUTION_TEXT.index("class MaxPool2d(Module):")
+    end = SOLUTION_TEXT.index("class Flatten(Module):")
+    path = tmp_path / "no_pool.py"
+    path.write_text(SOLUTION_TEXT[:start] + SOLUTION_TEXT[end:])
+    result = grade(path)
+    assert losers(result) == {"MaxPool2d"}
+    pool = next(c for c in result.components if c.name == "MaxPool2d")
+    assert pool.score == 0 and "not found" in pool.checks[0].message
+
+
+def test_exceptions_loops_and_exits_are_contained(tmp_path):
+    text = SOLUTION_TEXT
+    for old, new in [
+        # ReLU's backward never returns; ELU's forward raises; SoftPlus's kills its process.
+        ("        self.gradInput = gradOutput * (input > 0)\n",
+         "        while True:\n            pass\n"),
+        ("        self.output = np.where(input > 0, input, negative_part)\n",
+         "        raise ValueError('half done')\n"),
+        ("        self.output = np.logaddexp(0, input)\n",
+         "        import os\n        os._exit(3)\n"),
+    ]:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    path = tmp_path / "hostile_lite.py"
+    path.write_text(text)
+    result = grade(path, check_timeout=2.0)
+    assert losers(result) == {"ReLU", "ELU", "SoftPlus"}
+    messages = {c.name: " ".join(k.message for k in c.checks if not k.passed)
+                for c in result.components}
+    assert "timed out" in messages["ReLU"]
+    assert "ValueError: half done" in messages["ELU"]
+    assert "exited with status 3" in messages["SoftPlus"]
+
+
+def test_alias_names_are_recognised_and_reported(tmp_path):
+    text = SOLUTION_TEXT.replace("class SoftMax(Module):", "class Softmax(Module):")
+    path = tmp_path / "alias.py"
+    path.write_text(text)
+    result = grade(path)
+    softmax = next(c for c in result.components if c.name == "SoftMax")
+    assert softmax.found_as == "Softmax" and softmax.score == softmax.max_score
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autograder", *args], capture_output=True,
+                          text=True, cwd=REPO, timeout=600)
+
+
+def test_cli_usage_errors_exit_nonzero_with_a_message(tmp_path):
+    missing = run_cli("grade", str(tmp_path / "nope.py"), "--no-mnist")
+    assert missing.returncode == 2 and "nope.py" in missing.stderr
+    bad_nb = tmp_path / "bad.ipynb"
+    bad_nb.write_text("{not json")
+    assert run_cli("grade", str(bad_nb)).returncode == 2
+    unknown = run_cli("grade", str(SOLUTION), "--assignment", "nosuch")
+    assert unknown.returncode == 2 and "unknown assignment" in unknown.stderr
+    assert run_cli("--help").returncode == 0
+
+
+@pytest.mark.slow
+def test_reference_with_mnist_via_cli(tmp_path):
+    out = tmp_path / "out.json"
+    proc = run_cli("grade", str(SOLUTION), "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    assert data["score"] == data["max_score"]
+    mnist = next(c for c in data["components"] if c["name"] == "MNIST")
+    assert mnist["accuracy"] >= mnist["threshold"] == 0.97
+    assert set(mnist) >= {"name", "score", "max_score", "checks", "accuracy", "threshold",
+                          "seconds"}
+    check = data["components"][0]["checks"][0]
+    assert set(check) == {"name", "passed", "score", "max_score", "message"}
+    assert "MNIST" in proc.stdout and "total" in proc.stdout
+
+
+@pytest.mark.slow
+def test_mnist_names_the_broken_component(tmp_path):
+    path = patched(tmp_path, "bad_linear.py", "        self.gradInput = gradOutput @ self.W\n",
+                   "        self.gradInput = -(gradOutput @ self.W)\n")
+    result = Grader(load_assignment("modules")).grade(load_submission(path))
+    mnist = result.components[-1]
+    assert mnist.name == "MNIST" and mnist.score == 0
+    assert "Linear" in mnist.checks[0].message
