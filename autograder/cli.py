@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
 from autograder.spec import SpecError, load_assignment
 from autograder.submission import SubmissionError, load_submission
+
+# Each module defines ``register(subparsers)``, which adds its subcommand and sets
+# ``func=<callable(args) -> int>`` as the parser default. Add a new command here.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 EPILOG = """examples:
   nngrade grade examples/student_partial.py
@@ -35,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--seed", type=int, help="seed for the random test cases "
                        "(default: the assignment's)")
     grade.add_argument("--verbose", "-v", action="store_true", help="also list passed checks")
+    grade.set_defaults(func=cmd_grade)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
     return parser
 
 
@@ -61,7 +69,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"grade": cmd_grade}[args.command](args)
+        return args.func(args)
     except (SubmissionError, SpecError) as exc:
         print(f"nngrade: error: {exc}", file=sys.stderr)
         return 2
