@@ -163,6 +163,7 @@ def check_finite_diff(ctx: Context) -> None:
                      batch_of(t), hints(ctx))
         if not ctx.f.get("grads"):
             continue
+        forward(ctx, t)  # caches from the last perturbed forward must not leak into backward
         ctx.session.call(t.handle, "zeroGradParameters")
         ctx.session.call(t.handle, "accGradParameters", t.x, g)
         for name, grad_name in ctx.f["grads"].items():

@@ -72,9 +72,13 @@ def rewrite(qualname: str, code: str) -> Replacement:
 
 def within(qualname: str, old: str, new: str) -> Replacement:
     """Replace ``old`` (exactly once) inside one solution region only."""
+    return edits(qualname, (old, new))
+
+
+def edits(qualname: str, *pairs: Replacement) -> Replacement:
+    """Several replacements inside one solution region, each ``old`` occurring once there."""
     text = region(qualname)
-    assert text.count(old) == 1, f"{qualname}: {old!r} must occur once in the region"
-    return text, text.replace(old, new)
+    return text, apply(text, list(pairs), qualname)
 
 
 def _definition_line(lines: list[str], qualname: str) -> int:
