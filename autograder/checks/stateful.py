@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from autograder.checks.base import Context, check_kind, make_array, require
+from autograder.compare import assert_close
 from autograder.references import load_solution
 from autograder.spec import shape_of
 
@@ -49,22 +50,38 @@ def check_stateful(ctx: Context) -> None:
             if op == "forward":
                 x = ctx.make_input(rng, dims)
             g = rng.standard_normal(x.shape)
+            before = {a: np.array(getattr(ref, a, None), dtype=np.float64)
+                      for a in ctx.f["compare"]}
             _apply(ctx, handle, ref, op, x, g)
             history.append(op)
-            _compare(ctx, handle, ref, op, history, x, dims)
+            _compare(ctx, handle, ref, op, history, x, dims, before)
 
 
 def _compare(ctx: Context, handle, ref: Any, op: str, history: list[str], x: np.ndarray,
-             dims: dict[str, Any]) -> None:
-    from autograder.compare import assert_close
-
+             dims: dict[str, Any], before: dict[str, np.ndarray]) -> None:
     relevant = {"forward": ("output",), "backward": ("gradInput",)}.get(op, ())
+    params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in dims.items() if k in ctx.f.get("init", []))
     for attr in ctx.f["compare"]:
         if attr in ("output", "gradInput") and attr not in relevant:
             continue
         expected = np.asarray(getattr(ref, attr), dtype=np.float64)
-        got = ctx.session.get(handle, attr)
-        params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                           for k, v in dims.items() if k in ctx.f.get("init", []))
-        assert_close(got, expected, ctx.tol("float64"), attr,
-                     f"after {' -> '.join(history)} ({params}; input {x.shape})")
+        assert_close(ctx.session.get(handle, attr), expected, ctx.tol("float64"), attr,
+                     f"after {' -> '.join(history)} ({params}; input {x.shape})",
+                     mistakes=lambda a=attr: _mistakes(ctx, a, op, before, x, dims))
+
+
+def _mistakes(ctx: Context, attr: str, op: str, before: dict[str, np.ndarray], x: np.ndarray,
+              dims: dict[str, Any]) -> list[tuple[np.ndarray, str]]:
+    """Known wrong updates, as spec formulas over the old value, the input and the dims."""
+    found = []
+    for m in ctx.f.get("state_mistakes", []):
+        if m["attr"] != attr or m.get("after", "forward") != op:
+            continue
+        scope = {"np": np, "x": x.astype(np.float64), "old": before.get(attr), **dims}
+        try:
+            found.append((np.asarray(eval(m["formula"], {"__builtins__": {}}, scope)),  # noqa: S307
+                          m["message"]))
+        except Exception:  # noqa: BLE001 - e.g. old is None on a first update
+            continue
+    return found

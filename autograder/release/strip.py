@@ -9,6 +9,7 @@ Works on any Python file that uses the markers; it reads lines only and never im
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -54,22 +55,29 @@ def find_regions(text: str, filename: str = "<text>") -> list[Region]:
     return regions
 
 
-def strip_solutions(text: str, filename: str = "<text>") -> str:
-    """``text`` with each region (markers included) replaced by a NotImplementedError line."""
+def strip_solutions(text: str, filename: str = "<text>", line_length: int = 100) -> str:
+    """``text`` with each region (markers included) replaced by a NotImplementedError line.
+
+    The raise is split over two lines when one would be longer than ``line_length``.
+    """
     lines = text.split("\n")
     out: list[str] = []
     last = 0
     for region in find_regions(text, filename):
         out.extend(lines[last:region.begin - 1])
-        out.append(f"{region.indent}raise NotImplementedError({stub_message(region)!r})")
+        message = json.dumps(stub_message(region))  # a valid Python string, double quotes
+        line = f"{region.indent}raise NotImplementedError({message})"
+        if len(line) > line_length:
+            line = f"{region.indent}raise NotImplementedError(\n{region.indent}    {message})"
+        out.append(line)
         last = region.end
     out.extend(lines[last:])
     return "\n".join(out)
 
 
 def stub_message(region: Region) -> str:
-    where = region.owner or "this part"
-    return f"{where}: not written yet; replace this line with your code (see the docstring)"
+    """The pointer a student sees when running the stub: what to write, where to read up."""
+    return f"write {region.owner} (see its docstring)" if region.owner else "write this part"
 
 
 def _owner(lines: list[str], index: int) -> str:
