@@ -177,7 +177,7 @@ class _Run:
             return _failed(check, self.load_failure, "load")
         seed = self.grader.seed if self.grader.seed is not None else self.assignment.seed
         ctx = Context(self.session, check, name, seed, self.assignment.tolerance,
-                      self.assignment.solution)
+                      self.assignment.solution, self.assignment.reference_code)
         timeout = float(self.grader.check_timeout or check.get("timeout")
                         or self.assignment.check_timeout)
         self.session.deadline = time.monotonic() + timeout

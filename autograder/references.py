@@ -28,16 +28,19 @@ def warm_up_references() -> None:
 def torch_reference(expr: str, x: np.ndarray, params: dict[str, np.ndarray],
                     dims: dict[str, Any], target: np.ndarray | None = None,
                     grad_output: np.ndarray | None = None,
-                    grads: bool = False) -> dict[str, np.ndarray]:
+                    grads: bool = False, definitions: str = "") -> dict[str, np.ndarray]:
     """Evaluate a spec expression in float64; with ``grads``, also d(sum(g * out))/d(inputs).
 
     Returns ``{"output": ..., "input": dx, <param>: dparam}`` as float64 arrays.
+    ``definitions`` is the assignment's ``[reference] code``: helper functions (e.g. a
+    recurrent network unrolled over time) that expressions may call.
     """
     torch, F = _torch()
+    helpers = _definitions(definitions)
     tx = torch.tensor(np.asarray(x, dtype=np.float64), requires_grad=grads)
     tparams = {k: torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=grads)
                for k, v in params.items()}
-    scope = {"torch": torch, "F": F, "math": math, "x": tx, **dims, **tparams}
+    scope = {**helpers, "x": tx, **dims, **tparams}
     if target is not None:
         scope["t"] = torch.tensor(np.asarray(target, dtype=np.float64))
     out = eval(expr, {"__builtins__": {}}, scope)  # noqa: S307 - instructor-written spec
@@ -49,6 +52,15 @@ def torch_reference(expr: str, x: np.ndarray, params: dict[str, np.ndarray],
         result["input"] = tx.grad.numpy().copy()
         result.update({k: v.grad.numpy().copy() for k, v in tparams.items()})
     return result
+
+
+@functools.lru_cache(maxsize=8)
+def _definitions(code: str) -> dict[str, Any]:
+    torch, F = _torch()
+    scope: dict[str, Any] = {"torch": torch, "F": F, "math": math, "np": np}
+    if code:
+        exec(compile(code, "<assignment reference code>", "exec"), scope)  # noqa: S102
+    return scope
 
 
 @functools.lru_cache(maxsize=4)

@@ -66,6 +66,7 @@ class Assignment:
     components: tuple[Component, ...]
     mnist: dict[str, Any] | None
     solution: Path | None
+    reference_code: str = ""  # [reference] code: helpers for reference expressions
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     def component(self, name: str) -> Component:
@@ -112,6 +113,7 @@ def load_assignment(name_or_path: str | Path = "modules") -> Assignment:
         components=components,
         mnist=raw.get("mnist"),
         solution=(REPO_ROOT / solution) if solution else None,
+        reference_code=raw.get("reference", {}).get("code", ""),
         raw=raw,
     )
 

@@ -38,6 +38,7 @@ class Context:
     seed: int
     tolerances: dict[str, dict[str, float]]
     solution: Path | None
+    definitions: str = ""  # the assignment's [reference] code, for reference expressions
 
     @property
     def f(self) -> dict[str, Any]:
@@ -81,7 +82,7 @@ class Context:
     def reference(self, x, params, dims, target=None, grad_output=None, grads=False,
                   expr: str | None = None) -> dict[str, np.ndarray]:
         return torch_reference(expr or self.f["reference"], x, params, dims, target,
-                               grad_output, grads)
+                               grad_output, grads, self.definitions)
 
     def mistakes(self, x, params, dims, target, grad_output, key: str
                  ) -> Callable[[], list[tuple[np.ndarray, str]]]:
