@@ -1,0 +1,1 @@
+"""Gradescope autograder bundle: ``nngrade gradescope`` builds it, ``run`` grades inside it."""

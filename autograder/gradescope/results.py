@@ -1,0 +1,247 @@
+"""Turn a grade into Gradescope's ``results.json``: one test per check, hidden checks masked.
+
+Everything here decides what students see. Public checks show the engine's message. Hidden
+checks show only a fixed sentence per failure cause: the engine's own messages name input
+shapes, values and the batch size, which would reveal the hidden test cases.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from autograder.grade import CheckResult, ComponentResult, GradeResult
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "results.schema.json"
+VISIBILITIES = ("visible", "after_published", "after_due_date", "hidden")
+DEFAULT_HIDDEN_VISIBILITY = "after_published"
+
+# Failure causes (``CheckResult.cause``) -> what a student may learn from a hidden check.
+# No numbers, shapes or values: only the kind of mistake. A new cause id in the engine needs
+# a sentence here (tests/test_gradescope.py checks); until then it shows HIDDEN_FALLBACK.
+HIDDEN_CAUSES: dict[str | None, str] = {
+    None: "wrong values",
+    "times_batch": "off by a factor of the batch size (only criterions average over the batch)",
+    "over_batch": "divided by the batch size (only criterions divide by the batch size)",
+    "sign_flip": "sign flipped",
+    "factor_2": "twice the right value",
+    "factor_half": "half the right value",
+    "factor": "off by a constant factor",
+    "transposed": "the result is transposed",
+    "transposed_shape": "the result has the transposed shape",
+    "reshaped": "right values, wrong shape",
+    "shape": "wrong shape",
+    "zeros": "all zeros: not computed, or reset after computing",
+    "nonfinite": "NaN or inf in the result (overflow or log of zero)",
+    "spec_mistake": "matches a known mistake; the public checks of this component describe it",
+    "returned_none": "a result is None: not returned, or not stored",
+    "bad_type": "a result is not a plain numeric numpy array",
+    "mutates_input": "the input or gradOutput is modified in place",
+    "grad_accumulation": "parameter gradients are not accumulated over backward calls",
+    "zero_grad": "zeroGradParameters does not reset the gradients",
+    "param_shape": "a parameter or its gradient has the wrong shape",
+    "get_parameters": "getParameters or getGradParameters do not return the layer's own arrays",
+    "init": "parameters are not initialised as specified",
+    "not_inplace": "variables are not updated in place",
+    "exception": "your code raised an exception",
+    "timeout": "timed out: an infinite loop, or far too slow (vectorise over the batch)",
+    "crash": "the process running your code died (crash, or out of memory)",
+    "missing": "not found: the submission does not define this component",
+    "load": "the submission's top-level code failed to run",
+    "grader_error": "internal grader error; please report it",
+    "skipped": "not run",
+    "sequential_calls": "a child is not called exactly once per pass",
+    "sequential_acc": "the children's parameter gradients are not computed",
+    "residual_calls": "the wrapped module is not called exactly once per pass",
+    "residual_acc": "the wrapped module's parameter gradients are not computed",
+    "container_params": "getParameters or getGradParameters do not list one entry per child",
+    "container_getitem": "indexing does not return the modules in the order they were added",
+    "container_propagation": "a call is not passed on to every child",
+    "container_mode": "train() or evaluate() is not passed on to every child",
+    "module_init": "a new module does not start in training mode",
+    "module_backward": "backward does not call updateGradInput then accGradParameters",
+    "module_mode": "train() or evaluate() does not set the training flag",
+    "module_params": "a module without parameters must return empty lists",
+    "dropout_scale": "kept values are not scaled by the inverse of the keep probability",
+    "dropout_rate": "the drop rate does not match p",
+    "dropout_independence": "mask elements are not drawn independently",
+    "dropout_stale_mask": "the mask is not drawn afresh on every forward",
+    "dropout_mask_not_reused": "backward does not reuse the forward's mask",
+    "budget": "not run: the submission's total time budget is used up",
+}
+HIDDEN_FALLBACK = "wrong result"
+HIDDEN_NOTE = "Hidden check: its inputs and expected values are not shown."
+_BUILTIN_EXCEPTIONS = frozenset(
+    name for name, obj in vars(builtins).items()
+    if isinstance(obj, type) and issubclass(obj, BaseException))
+
+
+def hidden_output(check: CheckResult) -> str:
+    """A failed hidden check's text: a fixed sentence chosen by cause, never the message."""
+    if check.passed:
+        return "Passed."
+    sentence = HIDDEN_CAUSES.get(check.cause, HIDDEN_FALLBACK)
+    if check.cause == "exception":
+        # The type name is student-controlled; only a builtin's name is known to be harmless.
+        kind = re.match(r"\w*", check.message.removeprefix("your code raised ")).group()
+        if kind in _BUILTIN_EXCEPTIONS:
+            sentence = f"your code raised {kind}"
+    return f"Failed: {sentence}. {HIDDEN_NOTE}"
+
+
+def public_output(comp: ComponentResult, check: CheckResult) -> str:
+    if check.passed:
+        return "Passed."
+    alias = f"(graded your class '{comp.found_as}')\n" if comp.found_as else ""
+    return f"Failed:\n{alias}{check.message}"
+
+
+def check_entries(comp: ComponentResult, hidden_visibility: str) -> list[dict[str, Any]]:
+    """One test per check. A hidden check's own name may describe its inputs ("MNIST-sized
+    images"), so it is shown as "hidden check", numbered when the component has several."""
+    several = sum(k.visibility == "hidden" for k in comp.checks) > 1
+    entries, seen = [], 0
+    for check in comp.checks:
+        if check.visibility == "hidden":
+            seen += 1
+            number = f" {seen}" if several else ""
+            name, output, visibility = (f"hidden check{number}", hidden_output(check),
+                                        hidden_visibility)
+        else:
+            name, output, visibility = check.name, public_output(comp, check), "visible"
+        entries.append({
+            "name": f"{comp.name}: {name}",
+            "score": check.score,
+            "max_score": check.max_score,
+            "status": "passed" if check.passed else "failed",
+            "output": output,
+            "visibility": visibility,
+        })
+    return entries
+
+
+def mnist_training(result: GradeResult) -> dict[str, float] | None:
+    """Accuracy and seconds when the student's network trained to the end, else None."""
+    comp = next((c for c in result.components if c.name == "MNIST"), None)
+    if comp is None or "accuracy" not in comp.extra:
+        return None
+    check = comp.checks[0] if comp.checks else None
+    if check is None or not (check.passed or check.cause == "accuracy"):
+        return None  # did not train (missing component, exception, timeout): nothing to rank
+    return {"accuracy": float(comp.extra["accuracy"]), "seconds": float(comp.extra["seconds"]),
+            "threshold": float(comp.extra["threshold"])}
+
+
+def leaderboard(result: GradeResult) -> list[dict[str, Any]]:
+    trained = mnist_training(result)
+    if trained is None:
+        return []
+    return [{"name": "MNIST test accuracy", "value": round(trained["accuracy"], 6),
+             "order": "desc"},
+            {"name": "MNIST training time (s)", "value": round(trained["seconds"], 2),
+             "order": "asc"}]
+
+
+def _fmt(points: float) -> str:
+    return f"{points:g}"
+
+
+def summary(result: GradeResult, title: str, filename: str, notes: list[str]) -> str:
+    """The top-level text. It never says "all passed" while hidden checks lost points."""
+    checks = [(c, k) for c in result.components for k in c.checks]
+    public = [(c, k) for c, k in checks if k.visibility != "hidden"]
+    hidden = [(c, k) for c, k in checks if k.visibility == "hidden"]
+    lines = [f"{title}: {_fmt(result.score)} / {_fmt(result.max_score)} points.",
+             f"Graded file: {filename}"]
+    if all(k.passed for _, k in checks):
+        lines.append(f"All {len(checks)} checks passed, public and hidden.")
+    else:
+        lines.append(_count_line("Public checks", public))
+        if hidden:
+            lines.append(_count_line("Hidden checks", hidden))
+            if any(not k.passed for _, k in hidden):
+                lines.append("A hidden check's result names the component and the kind of "
+                             "mistake, never its inputs or expected values.")
+    trained = mnist_training(result)
+    if trained is not None:
+        lines.append(f"MNIST: test accuracy {trained['accuracy']:.2%} (threshold "
+                     f"{trained['threshold']:.1%}), trained in {trained['seconds']:.1f} s.")
+    if notes:
+        lines.append("Notes:")
+        lines += [f"  - {note}" for note in notes]
+    return "\n".join(lines)
+
+
+def _count_line(label: str, checks: list[tuple[ComponentResult, CheckResult]]) -> str:
+    failed = [(c, k) for c, k in checks if not k.passed]
+    if not failed:
+        return f"{label}: all {len(checks)} passed."
+    names = ", ".join(dict.fromkeys(c.name for c, _ in failed))
+    lost = sum(k.max_score for _, k in failed)
+    return (f"{label}: {len(failed)} of {len(checks)} failed ({names}); "
+            f"{_fmt(lost)} points missing.")
+
+
+def build_results(result: GradeResult, title: str, filename: str, seconds: float,
+                  hidden_visibility: str = DEFAULT_HIDDEN_VISIBILITY,
+                  notes: list[str] | None = None) -> dict[str, Any]:
+    """The whole ``results.json`` for a graded submission."""
+    tests = [t for c in result.components for t in check_entries(c, hidden_visibility)]
+    return {
+        "score": result.score,
+        "execution_time": round(seconds),
+        "output": summary(result, title, filename, [*result.notes, *(notes or [])]),
+        "output_format": "text",
+        "test_output_format": "text",
+        "visibility": "visible",
+        # run_autograder's stdout holds the full report, hidden messages included.
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "leaderboard": leaderboard(result),
+    }
+
+
+def failure_results(message: str, seconds: float) -> dict[str, Any]:
+    """Zero points and one explanation: no gradable file, or the grader itself failed."""
+    return {
+        "score": 0.0,
+        "execution_time": round(seconds),
+        "output": message,
+        "output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [],
+        "leaderboard": [],
+    }
+
+
+def validate(results: dict[str, Any]) -> None:
+    """Raise ``jsonschema.ValidationError`` unless ``results`` follows the specification."""
+    import jsonschema
+
+    schema = json.loads(SCHEMA_PATH.read_text())
+    jsonschema.Draft202012Validator(schema).validate(results)
+
+
+def write_results(path: Path, results: dict[str, Any]) -> None:
+    """Atomically replace ``path``, whatever is there (a forged file, a link, a directory)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(results, fh, indent=2)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
