@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from autograder.spec import SPEC_GLOBALS
+
 
 @functools.lru_cache(maxsize=1)
 def _torch() -> tuple[ModuleType, ModuleType]:
@@ -43,7 +45,9 @@ def torch_reference(expr: str, x: np.ndarray, params: dict[str, np.ndarray],
     scope = {**helpers, "x": tx, **dims, **tparams}
     if target is not None:
         scope["t"] = torch.tensor(np.asarray(target, dtype=np.float64))
-    out = eval(expr, {"__builtins__": {}}, scope)  # noqa: S307 - instructor-written spec
+    if grad_output is not None:
+        scope["g"] = torch.tensor(np.asarray(grad_output, dtype=np.float64))
+    out = eval(expr, dict(SPEC_GLOBALS), scope)  # noqa: S307 - instructor-written spec
     result = {"output": out.detach().numpy().copy()}
     if grads:
         g = torch.ones_like(out) if grad_output is None else torch.tensor(

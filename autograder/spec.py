@@ -13,6 +13,10 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS_DIR = REPO_ROOT / "assignments"
 CHECK_ONLY_KEYS = {"kind", "name", "points", "visibility", "trials"}
+# Formulas in a spec are the instructor's (trusted) code; the small builtins set keeps them
+# arithmetic, and __import__ is there because NumPy imports lazily inside some calls.
+SPEC_GLOBALS = {"__builtins__": {"__import__": __import__, "abs": abs, "min": min, "max": max,
+                                 "float": float, "int": int, "len": len, "range": range}}
 
 
 class SpecError(Exception):
@@ -150,7 +154,7 @@ def sample_dims(spec: dict[str, Any], rng: np.random.Generator, trial: int) -> d
     dims: dict[str, Any] = {}
     for name, rule in spec.items():
         if isinstance(rule, str):
-            dims[name] = eval(rule, {"__builtins__": {}}, {**dims, "sqrt": math.sqrt})  # noqa: S307
+            dims[name] = eval_expr(rule, dims)
         elif isinstance(rule, list) and all(isinstance(v, int) for v in rule):
             lo, hi = rule
             dims[name] = lo if (name == "batch" and trial == 0) else int(rng.integers(lo, hi + 1))
@@ -167,4 +171,4 @@ def shape_of(names: list[Any], dims: dict[str, Any]) -> tuple[int, ...]:
 
 def eval_expr(expr: str, dims: dict[str, Any]) -> Any:
     """Evaluate an instructor-written arithmetic expression (trusted spec) over the dims."""
-    return eval(expr, {"__builtins__": {}}, {**dims, "sqrt": math.sqrt})  # noqa: S307
+    return eval(expr, dict(SPEC_GLOBALS), {**dims, "sqrt": math.sqrt})  # noqa: S307

@@ -1,6 +1,6 @@
 """Check kinds, registered by name; an assignment spec refers to them by ``kind``."""
 
-from autograder.checks import containers, layer, optim, stateful, stochastic  # noqa: F401
+from autograder.checks import containers, labels, layer, optim, residual, stateful, stochastic  # noqa: F401
 from autograder.checks.base import REGISTRY
 
 __all__ = ["REGISTRY"]

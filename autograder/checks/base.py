@@ -93,13 +93,22 @@ class Context:
             for m in self.f.get("mistakes", []):
                 if "when" in m and not eval_expr(m["when"], dims):
                     continue
+                if key not in m.get("applies_to", [key]):
+                    continue
+                # A forward-level mistake (``reference``) implies wrong gradients by autograd;
+                # an ``input_grad`` mistake is a wrong gradInput formula over g directly.
+                direct = "input_grad" in m
+                if direct and key != "input":
+                    continue
                 try:
                     ref = self.reference(x, params, dims, target, grad_output,
-                                         grads=key != "output", expr=m["reference"])
+                                         grads=key != "output" and not direct,
+                                         expr=m["input_grad" if direct else "reference"])
                 except Exception:  # noqa: BLE001 - a mistake that does not apply here
                     continue
-                if key in ref:
-                    found.append((ref[key], m["message"]))
+                value = ref["output"] if direct else ref.get(key)
+                if value is not None:
+                    found.append((value, m["message"]))
             return found
 
         return compute

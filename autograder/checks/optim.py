@@ -15,6 +15,7 @@ import numpy as np
 
 from autograder.checks.base import Context, check_kind, require
 from autograder.compare import CheckFailed, as_array, assert_close, close
+from autograder.spec import SPEC_GLOBALS
 
 Layout = list[list[tuple[int, ...]]]
 Trajectory = list[list[list[np.ndarray]]]  # [step][layer][variable]
@@ -42,7 +43,8 @@ def trajectory(update: str, state_names: list[str], config: dict[str, float],
             for j, x in enumerate(layer):
                 scope = {"sqrt": np.sqrt, "np": np, **config, **states[i][j],
                          "x": x, "g": step_grads[i][j], "t": t}
-                exec(code, {"__builtins__": {}}, scope)  # noqa: S102 - instructor-written spec
+                with np.errstate(all="ignore"):  # a wrong formula may take sqrt(<0)
+                    exec(code, dict(SPEC_GLOBALS), scope)  # noqa: S102 - instructor's spec
                 layer[j] = scope["x"]
                 states[i][j] = {n: scope[n] for n in state_names}
         steps.append([[x.copy() for x in layer] for layer in xs])
@@ -88,6 +90,9 @@ def _run(ctx: Context, rng: np.random.Generator, steps: int, inplace_only: bool)
                    for j in range(len(layer))] for i, layer in enumerate(shapes)]
         if inplace_only:
             _require_inplace(ctx, handles, listed, where)
+            require(not _matches(listed, start if step == 1 else expected[step - 2],
+                                 ctx.tol("float64")),
+                    f"the variables did not change {where}: update them in place", "not_inplace")
             continue
         if not _matches(listed, expected[step - 1], ctx.tol("float64")):
             _explain(ctx, step, listed, expected[step - 1], where, config, start, grads)

@@ -28,6 +28,7 @@ class Bug:
     replacements: list[Replacement]
     causes: set[str] | None = None  # diagnosis cause ids, one of which should be reported
     message: str | None = None  # or a substring a failing check's message should contain
+    misleading: str | None = None  # a wrong diagnosis no failing check may give
 
 
 @dataclass(frozen=True)

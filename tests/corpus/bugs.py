@@ -2,7 +2,8 @@
 
 ``causes`` / ``message``: what a good diagnosis says (a cause id of a failing check, or a
 substring of a failing check's name or message); entries without them only count for
-detection and attribution.
+detection and attribution. ``misleading``: a wrong diagnosis seen for this mistake before,
+which no failing check may give.
 """
 
 from __future__ import annotations
@@ -54,6 +55,12 @@ MODULE = [
         "Module.forward computes the output but forgets to return it",
         [("        return self.updateOutput(input)\n", "        self.updateOutput(input)\n")],
         causes={"returned_none"}),
+    Bug("module_starts_in_eval", "Module", "Module.__init__ sets training = False",
+        [("        self.gradInput = None\n        self.training = True\n\n"
+          "    def forward(self, input):\n",
+          "        self.gradInput = None\n        self.training = False\n\n"
+          "    def forward(self, input):\n")],
+        causes={"module_init"}),
 ]
 
 SEQUENTIAL = [
@@ -65,12 +72,12 @@ SEQUENTIAL = [
                 grad = self.modules[i].backward(self.modules[i].output, grad)
             self.gradInput = grad
         """)],
-        causes={"spec_mistake"}),
+        message="was given child"),
     Bug("seq_backward_first_input", "Sequential",
         "backward feeds every module the container's input",
         [within("Sequential.backward", "self.modules[i].backward(module_input, grad)",
                 "self.modules[i].backward(input, grad)")],
-        causes={"spec_mistake"}),
+        message="was given child"),
     Bug("seq_backward_update_grad_only", "Sequential",
         "backward calls updateGradInput only, so parameter gradients are never computed",
         [within("Sequential.backward", "self.modules[i].backward(module_input, grad)",
@@ -95,7 +102,7 @@ SEQUENTIAL = [
 LINEAR = [
     Bug("linear_no_bias", "Linear", "forward forgets the bias",
         [within("Linear.updateOutput", "input @ self.W.T + self.b", "input @ self.W.T")],
-        causes={"spec_mistake"}, message="bias"),
+        message="bias b is not added"),
     Bug("linear_W_untransposed", "Linear",
         "W stored as (n_in, n_out) and used untransposed throughout",
         [("self.W = np.random.uniform(-stdv, stdv, size=(n_out, n_in))",
@@ -103,7 +110,7 @@ LINEAR = [
          within("Linear.updateOutput", "input @ self.W.T", "input @ self.W"),
          within("Linear.updateGradInput", "gradOutput @ self.W", "gradOutput @ self.W.T"),
          within("Linear.accGradParameters", "gradOutput.T @ input", "input.T @ gradOutput")],
-        causes={"spec_mistake", "param_shape"}),
+        causes={"param_shape"}, message="untransposed"),
     Bug("linear_gradW_transposed", "Linear",
         "gradW = input.T @ gradOutput (rebinding): right only in shape for square layers",
         [(LINEAR_ACC, "        self.gradW = input.T @ gradOutput\n"
@@ -128,12 +135,6 @@ LINEAR = [
           "    def getGradParameters(self):\n        return [self.gradW, self.gradb]\n\n"
           "    def __repr__(self):\n        n_out, n_in")],
         causes={"zero_grad"}),
-    Bug("linear_accgrad_rebinds", "Linear",
-        "accGradParameters rebinds gradW/gradb to new arrays: arrays returned earlier by "
-        "getGradParameters go stale",
-        [(LINEAR_ACC, "        self.gradW = gradOutput.T @ input\n"
-                      "        self.gradb = gradOutput.sum(axis=0)\n")],
-        message="getGradParameters"),
 ]
 
 SOFTMAX = [
@@ -146,7 +147,7 @@ SOFTMAX = [
             exps = np.exp(shifted)
             self.output = exps / exps.sum(axis=0, keepdims=True)
         """)],
-        causes={"spec_mistake"}),
+        message="over axis 0"),
     Bug("softmax_grad_diagonal", "SoftMax",
         "gradient uses only the diagonal of the Jacobian: p * gradOutput",
         [rewrite("SoftMax.updateGradInput", "self.gradInput = self.output * gradOutput")]),
@@ -155,11 +156,16 @@ SOFTMAX = [
             p = self.output
             self.gradInput = p * (np.sum(gradOutput * p, axis=1, keepdims=True) - gradOutput)
         """)],
-        causes={"sign_flip"}),
+        causes={"sign_flip"}, misleading="constant factor -1"),
     Bug("softmax_grad_batch_sum", "SoftMax",
         "the sum of gradOutput * p is taken over the whole batch (right for batch size 1)",
         [within("SoftMax.updateGradInput", "np.sum(gradOutput * p, axis=1, keepdims=True)",
                 "np.sum(gradOutput * p)")]),
+    Bug("softmax_shift_in_place", "SoftMax",
+        "subtracts the row maximum from the caller's input in place",
+        [within("SoftMax.updateOutput", "shifted = input - input.max(axis=1, keepdims=True)",
+                "input -= input.max(axis=1, keepdims=True)\n        shifted = input")],
+        causes={"mutates_input"}),
 ]
 
 LOGSOFTMAX = [
@@ -183,7 +189,8 @@ LOGSOFTMAX = [
         [rewrite("LogSoftMax.updateGradInput", """
             p = np.exp(self.output)
             self.gradInput = p * (gradOutput - np.sum(gradOutput * p, axis=1, keepdims=True))
-        """)]),
+        """)],
+        misleading="over axis 0"),
 ]
 
 BATCHNORM = [
@@ -194,34 +201,37 @@ BATCHNORM = [
                 "moving_mean * (1 - self.alpha) + mean * self.alpha"),
                ("moving_variance * self.alpha + var * (1 - self.alpha)",
                 "moving_variance * (1 - self.alpha) + var * self.alpha"))],
-        message="moving"),
+        message="alpha swapped"),
     Bug("bn_unbiased_var", "BatchNormalization", "normalizes with the unbiased variance",
         [within("BatchNormalization.updateOutput", "input.var(axis=0)",
                 "input.var(axis=0, ddof=1)")],
-        causes={"spec_mistake"}, message="unbiased"),
+        message="unbiased"),
     Bug("bn_moving_unbiased", "BatchNormalization",
         "moving variance updated with the unbiased batch variance",
         [within("BatchNormalization.updateOutput", "+ var * (1 - self.alpha)",
                 "+ input.var(axis=0, ddof=1) * (1 - self.alpha)")],
-        message="moving_variance"),
+        message="unbiased batch variance"),
     Bug("bn_eval_batch_stats", "BatchNormalization",
         "evaluation mode still normalizes with the batch statistics",
         [within("BatchNormalization.updateOutput", "        if self.training:\n",
                 "        if True:\n"),
          within("BatchNormalization.updateGradInput", "if self.training:", "if True:")],
-        message="evaluate"),
+        message="uses the batch statistics"),
     Bug("bn_eval_grad_training_formula", "BatchNormalization",
         "backward always uses the training-mode formula, also in evaluation mode",
-        [within("BatchNormalization.updateGradInput", "if self.training:", "if True:")],
-        message="gradInput"),
+        [within("BatchNormalization.updateGradInput", "if self.training:", "if True:")]),
     Bug("bn_grad_no_variance_path", "BatchNormalization",
         "gradInput ignores the dependence of the variance on the input",
         [within("BatchNormalization.updateGradInput",
                 "(centered - xhat * (gradOutput * xhat).mean(axis=0))", "centered")]),
     Bug("bn_no_eps", "BatchNormalization", "divides by sqrt(var) without EPS",
         [within("BatchNormalization.updateOutput", "np.sqrt(var + self.EPS)", "np.sqrt(var)")],
-        causes={"spec_mistake"}, message="EPS"),
+        message="EPS missing"),
 ]
+
+# Not bugs, so not here: rebinding gradW/gradb in accGradParameters or zeroGradParameters
+# (the homework's training loop calls getGradParameters() after every backward; see the
+# variants), and the start values of BatchNorm's moving statistics (the API leaves them open).
 
 CHANNELWISE = [
     Bug("cws_gradgamma_no_input", "ChannelwiseScaling",
@@ -271,11 +281,11 @@ DROPOUT = [
                 "input * self.mask / self.p"),
          within("Dropout.updateGradInput", "gradOutput * self.mask / (1 - self.p)",
                 "gradOutput * self.mask / self.p")],
-        causes={"dropout_scale"}, message="1/p"),
+        message="1/p instead of 1/(1-p)"),
     Bug("dropout_mask_shared_over_batch", "Dropout",
         "mask of shape (1, n): every sample drops the same features",
         [within("Dropout.updateOutput", "size=input.shape", "size=(1, input.shape[1])")],
-        causes={"dropout_independence"}),
+        causes={"dropout_independence"}, misleading="drop probability must be p"),
     Bug("dropout_keep_with_p", "Dropout", "keeps with probability p instead of 1 - p",
         [within("Dropout.updateOutput", "np.random.binomial(1, 1 - self.p,",
                 "np.random.binomial(1, self.p,")],
@@ -284,7 +294,12 @@ DROPOUT = [
         [within("Dropout.updateOutput", "input * self.mask / (1 - self.p)", "input * self.mask"),
          within("Dropout.updateGradInput", "gradOutput * self.mask / (1 - self.p)",
                 "gradOutput * self.mask")],
-        causes={"dropout_scale"}, message="not scaled"),
+        message="not scaled"),
+    Bug("dropout_mask_drawn_once", "Dropout", "the mask is drawn on the first forward only",
+        [within("Dropout.updateOutput", "            self.mask = np.random.binomial(",
+                "            if self.mask is None or self.mask.shape != input.shape:\n"
+                "                self.mask = np.random.binomial(")],
+        causes={"dropout_stale_mask"}),
 ]
 
 ACTIVATIONS = [
@@ -324,12 +339,12 @@ CRITERIONS = [
     Bug("mse_no_batch_division", "MSECriterion", "loss and gradient not divided by the batch",
         [within("MSECriterion.updateOutput", " / input.shape[0]", ""),
          within("MSECriterion.updateGradInput", " / input.shape[0]", "")],
-        causes={"spec_mistake"}, message="batch size"),
+        message="not divided by the batch size"),
     Bug("mse_mean", "MSECriterion", "np.mean over batch and features",
         [rewrite("MSECriterion.updateOutput", "self.output = np.mean((input - target) ** 2)"),
          rewrite("MSECriterion.updateGradInput",
                  "self.gradInput = 2 * (input - target) / input.size")],
-        causes={"spec_mistake"}),
+        message="divided by batch * features"),
     Bug("mse_grad_missing_2", "MSECriterion", "gradient without the factor 2",
         [within("MSECriterion.updateGradInput", "2 * (input - target)", "(input - target)")],
         causes={"factor_half"}),
@@ -342,7 +357,7 @@ CRITERIONS = [
     Bug("nllu_no_batch_division", "ClassNLLCriterionUnstable", "not divided by the batch",
         [within("ClassNLLCriterionUnstable.updateOutput", " / input.shape[0]", ""),
          within("ClassNLLCriterionUnstable.updateGradInput", " / input.shape[0]", "")],
-        causes={"spec_mistake", "times_batch"}),
+        causes={"times_batch"}, message="not divided by the batch size"),
     Bug("nllu_grad_unclipped", "ClassNLLCriterionUnstable",
         "clips in the forward pass only: the gradient divides by 0 for probabilities of 0",
         [within("ClassNLLCriterionUnstable.updateGradInput",
@@ -351,10 +366,10 @@ CRITERIONS = [
     Bug("nll_sign", "ClassNLLCriterion", "loss and gradient with the sign flipped",
         [within("ClassNLLCriterion.updateOutput", "-np.sum", "np.sum"),
          within("ClassNLLCriterion.updateGradInput", "-target", "target")],
-        causes={"spec_mistake", "sign_flip"}),
+        causes={"sign_flip"}, message="sign flipped"),
     Bug("nll_grad_no_batch_division", "ClassNLLCriterion", "gradient not divided by the batch",
         [within("ClassNLLCriterion.updateGradInput", " / input.shape[0]", "")],
-        causes={"times_batch"}),
+        causes={"times_batch"}, message="not divided by the batch size"),
     Bug("nll_mean_over_all", "ClassNLLCriterion", "np.mean over batch and classes",
         [rewrite("ClassNLLCriterion.updateOutput", "self.output = -np.mean(target * input)"),
          rewrite("ClassNLLCriterion.updateGradInput",
@@ -369,24 +384,28 @@ OPTIMIZERS = [
           "\n\ndef adam_optimizer")]),
     Bug("sgd_momentum_sign", "sgd_momentum", "v = momentum * v - lr * g, then var -= v",
         [within("sgd_momentum", 'config["learning_rate"] * current_grad',
-                '-config["learning_rate"] * current_grad')]),
+                '-config["learning_rate"] * current_grad')],
+        message="sign flipped"),
     Bug("sgd_rebinds_variable", "sgd_momentum", "var = var - v rebinds a local name",
         [within("sgd_momentum", "current_var -= velocity",
                 "current_var = current_var - velocity")],
-        causes={"not_inplace"}),
+        causes={"not_inplace"}, message="in place"),
     Bug("sgd_rebinds_velocity", "sgd_momentum",
         "velocity = momentum * velocity + lr * g: the state never changes",
         [(SGD_STEP,
           '            velocity = config["momentum"] * velocity + config["learning_rate"]'
           " * current_grad\n"
-          "            current_var -= velocity\n")]),
+          "            current_var -= velocity\n")],
+        message="keep a velocity"),
     Bug("adam_no_bias_correction", "adam_optimizer", "lr_t = learning_rate",
         [within("adam_optimizer",
                 'config["learning_rate"] * np.sqrt(1 - beta2**t) / (1 - beta1**t)',
-                'config["learning_rate"]')]),
+                'config["learning_rate"]')],
+        message="no bias correction"),
     Bug("adam_eps_inside_sqrt", "adam_optimizer", "sqrt(v + eps) instead of sqrt(v) + eps",
         [within("adam_optimizer", '(np.sqrt(var_second_moment) + config["epsilon"])',
-                'np.sqrt(var_second_moment + config["epsilon"])')]),
+                'np.sqrt(var_second_moment + config["epsilon"])')],
+        message="inside the square root"),
     Bug("adam_eps_after_bias_correction", "adam_optimizer",
         "paper/PyTorch form m_hat / (sqrt(v_hat) + eps): the assignment's lr_t formula "
         "adds eps to the uncorrected sqrt(v)",
@@ -396,7 +415,8 @@ OPTIMIZERS = [
             m_hat = var_first_moment / (1 - beta1**t)
             v_hat = var_second_moment / (1 - beta2**t)
             step = config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
-""")]),
+""")],
+        message="Algorithm 1"),
     Bug("adam_state_by_layer", "adam_optimizer", "moments keyed by layer, not by variable",
         [(ADAM_LOOP, _by_layer(ADAM_LOOP)),
          ("            var_index += 1\n\n\n# ------", "\n\n# ------")]),
@@ -405,6 +425,9 @@ OPTIMIZERS = [
          within("adam_optimizer", 'beta1, beta2, t = config["beta1"], config["beta2"], '
                 'state["t"]', 'state["t"] += 1\n            beta1, beta2, t = config["beta1"], '
                 'config["beta2"], state["t"]')]),
+    Bug("adam_rebinds_variable", "adam_optimizer", "var = var - step rebinds a local name",
+        [within("adam_optimizer", "current_var -= step", "current_var = current_var - step")],
+        causes={"not_inplace"}, message="in place"),
 ]
 
 CONV = [
@@ -416,7 +439,7 @@ CONV = [
                 "flipped = self.W"),
          within("Conv2d.accGradParameters", "axes=([0, 2, 3], [0, 2, 3]))",
                 "axes=([0, 2, 3], [0, 2, 3]))[:, :, ::-1, ::-1]")],
-        causes={"spec_mistake"}, message="flipped"),
+        message="flipped kernel"),
     Bug("conv_padding_hardcoded", "Conv2d", "padding 1 hard-coded (right for k = 3 only)",
         [within(f"Conv2d.{m}", "pad = self.kernel_size // 2", "pad = 1")
          for m in ("updateOutput", "updateGradInput", "accGradParameters")],
@@ -428,7 +451,8 @@ CONV = [
                 'self.gradW = np.einsum("nchwij,nohw->coij", windows, gradOutput)')]),
     Bug("conv_gradinput_not_flipped", "Conv2d", "gradInput correlates with the unflipped kernel",
         [within("Conv2d.updateGradInput", "flipped = self.W[:, :, ::-1, ::-1]",
-                "flipped = self.W")]),
+                "flipped = self.W")],
+        misleading="do not flip the kernel"),
     Bug("conv_gradb_over_batch", "Conv2d", "gradb divided by the batch size",
         [within("Conv2d.accGradParameters", "gradOutput.sum(axis=(0, 2, 3))",
                 "gradOutput.sum(axis=(0, 2, 3)) / input.shape[0]")],

@@ -294,4 +294,18 @@ VARIANTS = [
             MAXPOOL_LOOPS),
     Variant("optimizers_inplace_operators", "sgd and Adam written with *=, += and ** 0.5",
             OPTIMIZERS_INPLACE_OPERATORS),
+    # The homework loop calls getGradParameters() after every backward, so new arrays are fine.
+    Variant("linear_accgrad_rebinds", "accGradParameters assigns new gradW/gradb arrays",
+            [rewrite("Linear.accGradParameters", """
+                self.gradW = gradOutput.T @ input
+                self.gradb = gradOutput.sum(axis=0)
+            """)]),
+    Variant("cws_zero_grad_rebinds", "+= accumulation; zeroGradParameters assigns new zeros",
+            [rewrite("ChannelwiseScaling.accGradParameters", """
+                self.gradGamma += np.sum(gradOutput * input, axis=0)
+                self.gradBeta += np.sum(gradOutput, axis=0)
+            """),
+             ("        self.gradGamma.fill(0)\n        self.gradBeta.fill(0)\n",
+              "        self.gradGamma = np.zeros_like(self.gamma)\n"
+              "        self.gradBeta = np.zeros_like(self.beta)\n")]),
 ]
