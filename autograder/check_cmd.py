@@ -27,10 +27,11 @@ import builtins
 import hashlib
 import inspect
 import linecache
+import symtable
 import sys
 import types
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,20 +104,26 @@ def _not_implemented(check: CheckResult) -> bool:
     return check.cause == "exception" and check.message.startswith(NOT_IMPLEMENTED)
 
 
+def _status_text(comp: ComponentResult) -> str:
+    """One line for a component that is missing or still a stub."""
+    failed = next(c for c in comp.checks if not c.passed)
+    if component_status(comp) == "missing":
+        return f"missing: {failed.message}"
+    # The stub's own message says which method to write.
+    what = failed.message[len(NOT_IMPLEMENTED):].split(" (File ")[0].lstrip(": ")
+    return f"not implemented: {what or 'a method raises NotImplementedError'}"
+
+
 def _label(comp: ComponentResult) -> str:
     return comp.name + (f" (as {comp.found_as})" if comp.found_as else "")
 
 
 def _component_lines(comp: ComponentResult, width: int) -> list[str]:
     label = f"{_label(comp):<{width}}"
-    status = component_status(comp)
-    if status == "missing":
-        return [f"{label}  missing: {comp.checks[0].message}"]
-    if status == "not implemented":
-        # One line: the stub's own message says which method to write.
-        first = next(c for c in comp.checks if not c.passed).message
-        what = first[len(NOT_IMPLEMENTED):].lstrip(": ").split(" (File ")[0]
-        return [f"{label}  not implemented: {what}"]
+    if not comp.checks:
+        return [f"{label}  no public checks"]
+    if component_status(comp) in ("missing", "not implemented"):
+        return [f"{label}  {_status_text(comp)}"]
     ok = sum(c.passed for c in comp.checks)
     lines = [f"{label}  {ok}/{len(comp.checks)} public checks passed"]
     for check in comp.checks:
@@ -142,14 +149,16 @@ def resolve_components(assignment: Assignment, names: list[str] | None) -> list[
 
 
 def check_submission(submission: Submission, assignment: Assignment,
-                     components: list[str] | None = None) -> CheckReport:
+                     components: list[str] | None = None,
+                     progress: Callable[[str], None] | None = None) -> CheckReport:
     """Run the public checks of ``components`` (default all) on a loaded submission."""
-    grader = Grader(assignment, mnist=False, visibilities=PUBLIC)
+    grader = Grader(assignment, mnist=False, visibilities=PUBLIC, progress=progress)
     result = grader.grade(submission, only=components)
-    public = [ComponentResult(c.name, sum(k.max_score for k in c.checks if k.visibility
-                                          in PUBLIC),
-                              [k for k in c.checks if k.visibility in PUBLIC], c.found_as)
-              for c in result.components]
+    public = []
+    for comp in result.components:
+        checks = [c for c in comp.checks if c.visibility in PUBLIC]  # hidden: not even named
+        public.append(ComponentResult(comp.name, sum(c.max_score for c in checks), checks,
+                                      comp.found_as))
     hidden = any(k.hidden for c in assignment.components for k in c.checks)
     return CheckReport(submission.filename, public, list(result.notes), hidden)
 
@@ -159,7 +168,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     assignment = load_assignment(args.assignment)
     components = resolve_components(assignment, args.components)
     submission = load_submission(args.submission)
-    report = check_submission(submission, assignment, components)
+    progress = None
+    if sys.stderr.isatty():
+        def progress(name: str) -> None:
+            print(f"\rchecking {name:<30}", end="", file=sys.stderr, flush=True)
+    report = check_submission(submission, assignment, components, progress)
+    if progress:
+        print("\r" + " " * 40 + "\r", end="", file=sys.stderr)
     print(f"{submission.filename}: public checks of '{assignment.name}' (hidden checks and "
           "the MNIST training check run when you submit)")
     print(report)
@@ -281,21 +296,24 @@ def _code_objects(obj: Any) -> list[types.CodeType]:
 
 
 def _names(source: str) -> tuple[set[str], set[str]]:
-    """(global names the code reads, names its top level binds); empty if it does not parse."""
+    """(global names the code reads, names its top level binds); empty if it does not parse.
+
+    Locals of functions do not count: a method's ``x`` is not the notebook's global ``x``.
+    """
     try:
-        tree = ast.parse(source)
+        table = symtable.symtable(source, "<cell>", "exec")
     except SyntaxError:
         return set(), set()
-    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-    bound: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            bound.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+    bound = {s.get_name() for s in table.get_symbols()
+             if s.is_assigned() or s.is_imported() or s.is_namespace()}
+    used: set[str] = set()
+    tables = [table]
+    while tables:
+        scope = tables.pop()
+        top = scope is table
+        used.update(s.get_name() for s in scope.get_symbols()
+                    if s.is_referenced() and (top or s.is_global()))
+        tables.extend(scope.get_children())
     return used, bound
 
 
@@ -381,14 +399,13 @@ def notebook_grader(tests_dir: str = "tests", assignment: str = "modules") -> An
 def otter_case(env: Mapping[str, Any], component: str, check: str,
                assignment: str = "modules") -> None:
     """Body of one generated otter test case: raise AssertionError if ``check`` failed."""
-    report = check_notebook_component(component, env, assignment)
-    comp = report.components[0]
-    status = component_status(comp)
-    if status in ("not implemented", "missing"):
-        raise AssertionError(_component_lines(comp, 0)[0].strip())
+    comp = check_notebook_component(component, env, assignment).components[0]
     result = next((c for c in comp.checks if c.name == check), None)
     if result is None:
         raise AssertionError(f"{component} has no public check named {check!r}; "
                              "re-download the tests folder")
-    if not result.passed:
-        raise AssertionError(result.message)
+    if result.passed:
+        return
+    if component_status(comp) in ("not implemented", "missing"):
+        raise AssertionError(f"{component} is {_status_text(comp)}")
+    raise AssertionError(result.message)

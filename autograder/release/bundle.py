@@ -1,0 +1,160 @@
+"""Build the student bundle in memory, check it for leaks, write it; the CLI command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autograder.release.leaks import find_leaks
+from autograder.release.notebook import build_notebook, notebook_text
+from autograder.release.otter_tests import otter_test_files
+from autograder.release.strip import MarkerError, find_regions
+from autograder.release.student import student_module
+from autograder.spec import REPO_ROOT, Assignment, SpecError, load_assignment
+
+TEMPLATES_DIR = REPO_ROOT / "student_templates"
+
+README = """# {title}
+
+Your files:
+
+- `{stem}.ipynb`: the notebook. Each component has a description, a code cell to complete
+  and a check cell; at the end your network trains on MNIST next to the same network in
+  PyTorch.
+- `{stem}.py`: the same components as a plain module, if you prefer an editor.
+- `tests/`: the public checks, for `grader.check(...)` in the notebook (otter-grader).
+
+Replace every `raise NotImplementedError(...)` with your code, following the docstrings.
+
+## Check your work
+
+In the notebook, run a component's cell and then its check cell. From a terminal:
+
+    nngrade check {stem}.ipynb              # or {stem}.py
+    nngrade check {stem}.py Linear SoftMax  # only some components
+
+Each check prints `pass` or `FAIL`; a failure says what differs, for which input shapes,
+and the likely cause. A component you have not started is reported as "not implemented".
+These are the public checks only: hidden checks and the MNIST training check (at least
+{threshold} test accuracy) run when you submit, so passing everything here does not
+guarantee full marks.
+
+## Submit
+
+Submit `{stem}.ipynb` (or `{stem}.py`). When graded, cells under
+`if __name__ == "__main__":` are skipped; the rest must run without errors, and may use
+NumPy but not PyTorch.
+"""
+
+
+@dataclass(frozen=True)
+class Release:
+    assignment: Assignment
+    files: dict[str, str]  # path inside the bundle -> text
+    module_name: str  # e.g. "modules.py"
+    notebook_name: str  # e.g. "modules.ipynb"
+
+
+def build_release(assignment: Assignment) -> Release:
+    """Every file of the bundle, generated deterministically from the solution and the spec."""
+    if assignment.solution is None or not assignment.solution.is_file():
+        raise SpecError(f"{assignment.name}: no reference solution file to release from")
+    reference = assignment.solution.read_text(encoding="utf-8")
+    stem = assignment.solution.stem
+    try:
+        module = student_module(reference, assignment.title, str(assignment.solution))
+    except MarkerError as exc:
+        raise SpecError(str(exc)) from None
+    regions = [r.owner for r in find_regions(reference)]
+    threshold = float((assignment.mnist or {}).get("threshold", 0.97))
+    files = {
+        f"{stem}.py": module,
+        f"{stem}.ipynb": notebook_text(build_notebook(module, assignment, regions)),
+        "README.md": README.format(title=assignment.title, stem=stem,
+                                   threshold=f"{threshold:.0%}"),
+        **otter_test_files(assignment),
+    }
+    leaks = find_leaks(files, reference, assignment)
+    if leaks:
+        raise SpecError("the student bundle would leak:\n  " + "\n  ".join(leaks))
+    return Release(assignment, files, f"{stem}.py", f"{stem}.ipynb")
+
+
+def committed_files(release: Release) -> dict[Path, str]:
+    """The copies kept in the repository: the stub module and the notebook."""
+    return {
+        TEMPLATES_DIR / release.module_name: release.files[release.module_name],
+        release.assignment.path.parent / release.notebook_name:
+            release.files[release.notebook_name],
+    }
+
+
+def stale_committed(release: Release) -> list[Path]:
+    """Committed copies that differ from what the generator makes now (or are missing)."""
+    return [path for path, text in committed_files(release).items()
+            if not path.is_file() or path.read_bytes() != text.encode("utf-8")]
+
+
+def write_release(release: Release, out_dir: str | Path) -> list[Path]:
+    out = Path(out_dir)
+    written = []
+    for name, text in release.files.items():
+        written.append(_write(out / name, text))
+    return written
+
+
+def _write(path: Path, text: str) -> Path:
+    """Atomically (a concurrent reader never sees half a file), as bytes (no newline changes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(text.encode("utf-8"))
+    os.replace(tmp, path)
+    return path
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    release = build_release(load_assignment(args.assignment))
+    if args.check:
+        stale = stale_committed(release)
+        for path in stale:
+            print(f"stale: {_rel(path)} (run: nngrade release --out DIR)", file=sys.stderr)
+        print("committed templates up to date" if not stale else f"{len(stale)} stale file(s)")
+        return 1 if stale else 0
+    if not args.out:
+        raise SpecError("release: --out DIR is required (or --check)")
+    for path in write_release(release, args.out):
+        print(f"wrote {path}")
+    stale = stale_committed(release)
+    for path, text in committed_files(release).items():
+        _write(path, text)
+        print(f"{'updated' if path in stale else 'unchanged'} {_rel(path)}")
+    return 0
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def register(sub: Any) -> None:
+    """Add ``nngrade release`` to the CLI's subparsers."""
+    release = sub.add_parser(
+        "release", help="write the student bundle (stubs, notebook, public tests)",
+        description="Write the student bundle to DIR: the stub module, the notebook, otter "
+                    "test files for the public checks and a README; regenerate the committed "
+                    "student_templates/ module and assignment notebook. Refuses to write "
+                    "anything containing a solution line or a hidden-check parameter.")
+    release.add_argument("--assignment", default="modules",
+                         help="assignment name or path to its assignment.toml "
+                              "(default: modules)")
+    release.add_argument("--out", metavar="DIR", help="directory for the student bundle")
+    release.add_argument("--check", action="store_true",
+                         help="write nothing; exit 1 if the committed template or notebook "
+                              "is out of date")
+    release.set_defaults(func=cmd_release)
