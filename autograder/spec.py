@@ -86,14 +86,26 @@ class Assignment:
 
 
 def find_assignment(name_or_path: str | Path) -> Path:
-    """An assignment is a TOML path, a directory holding assignment.toml, or a name."""
+    """An assignment is a TOML path, a directory holding assignment.toml, or a name: in the
+    repository's assignments/, else the assignment.toml of a student bundle in the current
+    directory (written by `nngrade release`) when its name matches."""
     candidates = [Path(name_or_path), Path(name_or_path) / "assignment.toml",
                   ASSIGNMENTS_DIR / str(name_or_path) / "assignment.toml"]
     for path in candidates:
         if path.is_file():
             return path.resolve()
+    local = Path("assignment.toml")
+    if local.is_file() and _declared_name(local) == str(name_or_path):
+        return local.resolve()
     known = sorted(p.parent.name for p in ASSIGNMENTS_DIR.glob("*/assignment.toml"))
     raise SpecError(f"unknown assignment {str(name_or_path)!r} (known: {', '.join(known)})")
+
+
+def _declared_name(path: Path) -> str | None:
+    try:
+        return tomllib.loads(path.read_text()).get("assignment", {}).get("name")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
 
 
 def load_assignment(name_or_path: str | Path = "modules") -> Assignment:

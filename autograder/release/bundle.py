@@ -12,6 +12,7 @@ from typing import Any
 from autograder.release.leaks import find_leaks
 from autograder.release.notebook import build_notebook, notebook_text
 from autograder.release.otter_tests import otter_test_files
+from autograder.release.public_spec import public_spec
 from autograder.release.strip import MarkerError, find_regions
 from autograder.release.student import student_module
 from autograder.spec import REPO_ROOT, Assignment, SpecError, load_assignment
@@ -77,6 +78,7 @@ def build_release(assignment: Assignment) -> Release:
         "README.md": README.format(title=assignment.title, stem=stem,
                                    threshold=f"{threshold:.0%}"),
         **otter_test_files(assignment),
+        "assignment.toml": public_spec(assignment),
     }
     leaks = find_leaks(files, reference, assignment)
     if leaks:
