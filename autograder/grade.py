@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -12,7 +13,15 @@ import autograder.checks  # noqa: F401 - registers the check kinds
 from autograder.checks.base import REGISTRY, Context
 from autograder.compare import CheckFailed
 from autograder.references import warm_up_references
-from autograder.sandbox import Limits, Session, StudentError, Worker, WorkerDied, WorkerTimeout
+from autograder.sandbox import (
+    BudgetExhausted,
+    Limits,
+    Session,
+    StudentError,
+    Worker,
+    WorkerDied,
+    WorkerTimeout,
+)
 from autograder.spec import Assignment, CheckSpec, Component
 from autograder.submission import Submission
 
@@ -90,17 +99,33 @@ class Grader:
         started = time.monotonic()
         # Importing PyTorch takes seconds: overlap it with starting the worker.
         threading.Thread(target=warm_up_references, daemon=True).start()
-        limits = self.limits or Limits(forbidden_imports=self.assignment.forbidden_imports)
-        with Worker(limits) as worker:
-            run = _Run(self, submission, Session(worker, self.assignment.check_timeout))
-            components = [run.component(c) for c in self.assignment.components
-                          if only is None or c.name in only]
+        limits = self._limits()
+        with Worker(limits, hidden=self._hidden(submission)) as worker:
+            session = Session(worker, self.assignment.check_timeout,
+                              budget_deadline=started + limits.submission_timeout,
+                              budget=limits.submission_timeout)
+            run = _Run(self, submission, session)
+            components = run.components([c for c in self.assignment.components
+                                         if only is None or c.name in only])
             if self.mnist and self.assignment.mnist and (only is None or "MNIST" in only):
                 from autograder.mnist_check import grade_mnist
 
                 components.append(grade_mnist(run, components))
         return GradeResult(str(submission.path), self.assignment.name, components,
                            run.notes, time.monotonic() - started)
+
+    def _limits(self) -> Limits:
+        """The given limits, with the assignment's forbidden imports when it names any."""
+        limits = self.limits or Limits()
+        forbidden = self.assignment.forbidden_imports or limits.forbidden_imports
+        return dataclasses.replace(limits, forbidden_imports=tuple(forbidden))
+
+    def _hidden(self, submission: Submission) -> tuple[str, ...]:
+        """What student code must not see: the assignment, the solution, other submissions."""
+        paths = [self.assignment.path.parent, submission.path.resolve().parent]
+        if self.assignment.solution is not None:
+            paths.append(self.assignment.solution)
+        return tuple(str(p) for p in paths)
 
 
 class _Run:
@@ -152,26 +177,38 @@ class _Run:
         return next((n for n in comp_names if n in self.names), None)
 
     # -- components -----------------------------------------------------------------
-    def component(self, comp: Component) -> ComponentResult:
-        result = ComponentResult(comp.name, comp.points)
-        if self.grader.progress:
-            self.grader.progress(comp.name)
-        name = self.resolve(comp.names)
-        if name is None:
-            reason = self.load_failure or (
-                f"not found: the submission does not define '{comp.name}'"
-                + (f" (or {', '.join(comp.aliases)})" if comp.aliases else "")
-                + (f"; note: {self.load_errors[0]}" if self.load_errors else ""))
-            result.checks = [_failed(c, reason, "missing") for c in comp.checks]
-            return result
-        if name != comp.name:
-            result.found_as = name
-        result.checks = [self.run_check(c, name) for c in comp.checks]
-        return result
+    def components(self, comps: list[Component]) -> list[ComponentResult]:
+        """Grade components; every public check runs before any hidden one, so student code
+        cannot carry what it saw in a hidden check into a public check's visible message."""
+        results = [ComponentResult(c.name, c.points) for c in comps]
+        names = [self.resolve(c.names) for c in comps]
+        checks: list[dict[int, CheckResult]] = [{} for _ in comps]
+        for phase in ("public", "hidden"):
+            for comp, name, done in zip(comps, names, checks, strict=True):
+                if self.grader.progress and phase == "public":
+                    self.grader.progress(comp.name)
+                for i, check in enumerate(comp.checks):
+                    if check.visibility == phase:
+                        done[i] = self._missing(comp, check) if name is None \
+                            else self.run_check(check, name)
+        for comp, result, name, done in zip(comps, results, names, checks, strict=True):
+            result.checks = [done[i] for i in range(len(comp.checks))]
+            result.found_as = name if name not in (None, comp.name) else None
+        return results
+
+    def _missing(self, comp: Component, check: CheckSpec) -> CheckResult:
+        reason = self.load_failure or (
+            f"not found: the submission does not define '{comp.name}'"
+            + (f" (or {', '.join(comp.aliases)})" if comp.aliases else "")
+            + (f"; note: {self.load_errors[0]}" if self.load_errors else ""))
+        return _failed(check, reason, "missing")
 
     def run_check(self, check: CheckSpec, name: str) -> CheckResult:
         if check.visibility not in self.grader.visibilities:
             return _failed(check, "not run", "skipped")
+        if self.session.out_of_time():
+            return _failed(check, f"not run: the submission's total time budget of "
+                           f"{self.session.budget:g} s is used up", "budget")
         self.ensure_worker()
         if self.load_failure:
             return _failed(check, self.load_failure, "load")
@@ -187,7 +224,10 @@ class _Run:
             return _failed(check, exc.message, exc.cause)
         except StudentError as exc:
             return _failed(check, f"your code raised {exc.short()}", "exception")
-        except WorkerTimeout:
+        except WorkerTimeout as exc:
+            if isinstance(exc, BudgetExhausted) or self.session.out_of_time():
+                return _failed(check, f"stopped: the submission's total time budget of "
+                               f"{self.session.budget:g} s is used up", "budget")
             return _failed(check, f"timed out after {timeout:g} s (an infinite loop, or far "
                            "too slow: vectorise over the batch)", "timeout")
         except WorkerDied as exc:

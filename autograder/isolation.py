@@ -121,27 +121,33 @@ def _create_user(name: str) -> pwd.struct_passwd:
 
 # -- processes ----------------------------------------------------------------------------
 def find_processes(uid: int | None = None, token: str | None = None) -> list[int]:
-    """Live (non-zombie) processes running as ``uid`` or carrying ``NNGRADE_TOKEN=token``."""
+    """Live (non-zombie) processes running as ``uid``; without a uid, the grader's own
+    processes that carry ``NNGRADE_TOKEN=token`` in their environment."""
     marker = f"NNGRADE_TOKEN={token}\0".encode() if token else None
+    wanted = str(uid if uid is not None else os.getuid())
     found = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
-        status = _status(entry.path)
-        if status is None or status.get("State", "Z")[:1] in "ZX":
+        state, uids = _state_and_uids(entry.path)
+        if state in ("", "Z", "X") or wanted not in uids:
             continue
-        uids = status.get("Uid", "").split()
-        if (uid is not None and str(uid) in uids) or (marker and _has_marker(entry.path, marker)):
+        # A worker user cannot change its uid (no_new_privs); without one, the token decides.
+        if uid is not None or (marker is not None and _has_marker(entry.path, marker)):
             found.append(int(entry.name))
     return found
 
 
-def _status(proc_dir: str) -> dict[str, str] | None:
+def _state_and_uids(proc_dir: str) -> tuple[str, list[str]]:
+    """The state letter and the real/effective/saved/fs uids from /proc/<pid>/status."""
     try:
-        with open(f"{proc_dir}/status") as fh:
-            return dict(line.rstrip("\n").split(":\t", 1) for line in fh if ":\t" in line)
+        with open(f"{proc_dir}/status", "rb") as fh:
+            text = fh.read(4096)
     except OSError:
-        return None
+        return "", []
+    state = text.partition(b"\nState:\t")[2][:1].decode()
+    uids = text.partition(b"\nUid:\t")[2].partition(b"\n")[0].decode().split()
+    return state, uids
 
 
 def _has_marker(proc_dir: str, marker: bytes) -> bool:
@@ -239,8 +245,9 @@ def mount_plan(hide: list[str], fresh: list[str], expose: list[str], home: str,
     reexpose = [e for e in real if any(_under(e, c) and e != c for c in covers)]
     ops: list[dict] = [{"op": "keep", "path": e} for e in reexpose]
     for path in covers:
-        if path in fresh:
-            ops.append({"op": "tmpfs", "path": path, "data": f"size={tmp_bytes},mode=1777"})
+        if path in fresh:  # RAM-backed: only /tmp gets the full size
+            size = tmp_bytes if path == "/tmp" else max(tmp_bytes // 8, 1 << 20)
+            ops.append({"op": "tmpfs", "path": path, "data": f"size={size},mode=1777"})
         elif os.path.isdir(path):
             ops.append({"op": "tmpfs", "path": path, "data": "size=1m,mode=0755"})
         else:

@@ -2,16 +2,24 @@
 
 The grader process never imports student code. Every request is a pickle-free frame
 (``autograder.wire``); every answer is validated data. A crash, a timeout or an exception in
-the worker becomes a Python exception here that the check turning it into a failed check.
+the worker becomes a Python exception here that the check turns into a failed check.
+
+Isolation (docs/security.md): resource limits; when the grader is root, a dedicated
+unprivileged user per worker (``autograder.isolation``) and, where the kernel allows, private
+mount/IPC/network namespaces in which the grader's files are hidden and ``/tmp`` is empty
+and private. Student output goes through a pipe into a bounded buffer, never to disk.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
-import resource
+import secrets
 import select
 import shutil
 import signal
+import site
 import subprocess
 import sys
 import tempfile
@@ -20,24 +28,60 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder import wire
+from autograder import isolation, wire
+from autograder.isolation import SandboxError, Slot
 from autograder.wire import Handle
 
-WORKER_MAIN = Path(__file__).resolve().parent / "worker" / "main.py"
+PACKAGE = Path(__file__).resolve().parent
+WORKER_DIR = PACKAGE / "worker"
+WORKER_FILES = [*sorted(WORKER_DIR.glob("*.py")), PACKAGE / "wire.py"]
+REPO_ROOT = PACKAGE.parent
 PASS_THROUGH_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LD_LIBRARY_PATH")
+EXIT_BOOT_FAILED = 97  # worker/boot.py: the sandbox could not be set up
+__all__ = ["Limits", "SandboxError", "Session", "StudentError", "Worker", "WorkerDied",
+           "WorkerFailure", "WorkerTimeout", "BudgetExhausted"]
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits of one worker. Defaults fit a 2-core, 24 GB machine."""
+    """Resource limits and isolation of one worker. Defaults fit a 2-core, 24 GB machine.
 
-    memory_bytes: int = 6 << 30
-    cpu_seconds: int = 900
-    file_bytes: int = 64 << 20
-    log_bytes: int = 1 << 20
+    ``user``: "auto" runs student code as a dedicated user from a pool (``nngrade-w0`` ...,
+    created if missing) when the grader is root, else as the grader's own user; None never
+    switches users (development machines; not isolated); any other name is an existing user
+    to use (one submission at a time). ``namespace``: "auto" uses private mount/IPC/network
+    namespaces when the kernel allows it (root with CAP_SYS_ADMIN), "required" fails
+    otherwise, "off" never does.
+    """
+
+    memory_bytes: int = 6 << 30  # RLIMIT_AS of each worker process
+    cpu_seconds: int = 900  # RLIMIT_CPU of each worker process
+    file_bytes: int = 64 << 20  # RLIMIT_FSIZE: the largest file student code can write
+    processes: int = 32  # RLIMIT_NPROC (processes + threads), only with a worker user
+    log_bytes: int = 1 << 20  # student stdout/stderr kept by the grader (the last bytes)
+    reply_bytes: int = 256 << 20  # the largest reply the grader accepts
+    tmp_bytes: int = 128 << 20  # size of the private /tmp and home (namespace mode)
     start_timeout: float = 30.0
+    submission_timeout: float = 900.0  # wall clock for all checks of one submission
     threads: int = 1
     forbidden_imports: tuple[str, ...] = ("torch", "tensorflow", "jax", "autograder", "solutions")
+    user: str | None = "auto"
+    user_slots: int = 8  # worker users in the pool: submissions graded at once on one machine
+    namespace: str = "auto"
+    network: bool = False  # (namespace mode) whether student code may use the network
+    hidden_paths: tuple[str, ...] = ()  # more paths to hide from student code (namespace mode)
+
+    def switches_user(self) -> bool:
+        return self.user is not None and os.geteuid() == 0
+
+    def rlimits(self) -> dict[str, tuple[int, int]]:
+        """(soft, hard) per limit. Past the soft CPU limit comes SIGXCPU, 5 s later SIGKILL."""
+        limits = {"RLIMIT_CORE": (0, 0), "RLIMIT_AS": (self.memory_bytes,) * 2,
+                  "RLIMIT_CPU": (self.cpu_seconds, self.cpu_seconds + 5),
+                  "RLIMIT_FSIZE": (self.file_bytes,) * 2}
+        if self.switches_user():  # counted per user: only meaningful for a dedicated one
+            limits["RLIMIT_NPROC"] = (self.processes,) * 2
+        return limits
 
 
 class WorkerFailure(Exception):
@@ -50,6 +94,10 @@ class WorkerDied(WorkerFailure):
 
 class WorkerTimeout(WorkerFailure):
     pass
+
+
+class BudgetExhausted(WorkerTimeout):
+    """The submission's total time budget is used up: no more requests are sent."""
 
 
 class StudentError(Exception):
@@ -67,127 +115,283 @@ class StudentError(Exception):
         return f"{text} ({where})" if where else text
 
 
-def _set_limits(limits: Limits) -> None:
-    """Runs in the child before exec: resource limits apply to student code and its children."""
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+def _site_dirs() -> list[str]:
+    """The grader's site-packages (never the repository: the worker must not import it)."""
+    dirs = [*site.getsitepackages(), *(p for p in sys.path if p.endswith("-packages"))]
+    return [d for d in dict.fromkeys(dirs) if os.path.isdir(d)]
+
+
+def _python_dirs() -> list[str]:
+    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                str(Path(os.path.realpath(sys.executable)).parent.parent)}
+    return sorted(prefixes) + _site_dirs()
 
 
 @dataclass
 class Worker:
-    """One worker process (restartable) with a fresh working directory."""
+    """One worker process (restartable) with a fresh working directory.
+
+    One ``Worker`` serves one submission: its worker user and token are kept across restarts,
+    and ``close`` (or leaving the ``with`` block) kills everything it started and removes
+    what it left behind."""
 
     limits: Limits = field(default_factory=Limits)
+    hidden: tuple[str, ...] = ()  # paths to hide: the assignment, the solution, submissions
     proc: subprocess.Popen | None = None
-    workdir: Path | None = None
+    base: Path | None = None  # root of this worker's files: worker/ (code) and home/
+    token: str = ""  # NNGRADE_TOKEN in the environment of everything the worker starts
+    slot: Slot | None = None  # the worker user, held until close()
+    isolation: str = ""  # what boot.py reported: "namespace+user", "user", "none", ...
     _buffer: bytes = b""
+    _output: bytearray = field(default_factory=bytearray)
+    output_seen: int = 0  # bytes of student output so far (only the last log_bytes are kept)
+    _output_open: bool = False
+
+    @property
+    def workdir(self) -> Path | None:
+        return self.base / "home" if self.base else None
+
+    @property
+    def uid(self) -> int | None:
+        return self.slot.uid if self.slot else None
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self) -> None:
         self.stop()
-        self.workdir = Path(tempfile.mkdtemp(prefix="nngrade-"))
+        if not self.token:
+            self.token = secrets.token_hex(16)
+            if self.limits.switches_user():
+                self.slot = isolation.acquire_slot(self.limits.user, self.limits.user_slots,
+                                                   self.limits.start_timeout)
+                self._clean_user()  # a crashed grader may have left some behind
+        self._make_dirs()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", str(self.base / "worker" / "boot.py")],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=self.base, env=self._env(), start_new_session=True,
+        )
+        os.set_blocking(self.proc.stdin.fileno(), False)
+        _grow_pipe(self.proc.stderr.fileno())
+        self._buffer, self._output_open = b"", True
+        self._output.clear()  # a crash message shows this worker's output, not the last one's
+        self._await_ready()
+
+    def _make_dirs(self) -> None:
+        self.base = Path(tempfile.mkdtemp(prefix="nngrade-"))
+        self.base.chmod(0o711)  # the worker user may pass through, not list
+        code = self.base / "worker"
+        code.mkdir(mode=0o755)
+        for path in WORKER_FILES:
+            shutil.copyfile(path, code / path.name)
+            (code / path.name).chmod(0o644)
+        home = self.base / "home"
+        home.mkdir(mode=0o700)
+        if self.slot:
+            os.chown(home, self.slot.uid, self.slot.gid)
+
+    def _env(self) -> dict[str, str]:
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": str(self.workdir),
+            "TMPDIR": "/tmp",
             "LANG": "C.UTF-8",
             "PYTHONHASHSEED": "0",
             "PYTHONDONTWRITEBYTECODE": "1",
-            "NNGRADE_LOG": str(self.workdir / "output.log"),
+            "NNGRADE_TOKEN": self.token,
             "NNGRADE_FORBIDDEN": ",".join(self.limits.forbidden_imports),
+            "NNGRADE_SITE": os.pathsep.join(_site_dirs()),
+            "NNGRADE_BOOT": json.dumps(self._boot_config()),
         }
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env[name] = str(self.limits.threads)
         env.update({k: os.environ[k] for k in PASS_THROUGH_ENV if k in os.environ})
-        limits = self.limits
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", str(WORKER_MAIN)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            cwd=self.workdir,
-            env=env,
-            start_new_session=True,
-            preexec_fn=lambda: _set_limits(limits),
-        )
-        self._buffer = b""
-        self._receive(time.monotonic() + limits.start_timeout)
+        return env
+
+    def _boot_config(self) -> dict[str, Any]:
+        namespace = self.limits.namespace if os.geteuid() == 0 else "off"
+        uid, gid = (self.slot.uid, self.slot.gid) if self.slot else (os.getuid(), os.getgid())
+        plan = []
+        if namespace != "off":
+            plan = isolation.mount_plan(
+                hide=[*self._hidden_paths()], fresh=list(isolation.SHARED_DIRS),
+                expose=[*_python_dirs(), str(self.base)], home=str(self.workdir),
+                uid=uid, gid=gid, tmp_bytes=self.limits.tmp_bytes)
+        return {"rlimits": self.limits.rlimits(), "namespace": namespace,
+                "network": self.limits.network, "plan": plan,
+                "uid": self.slot.uid if self.slot else None,
+                "gid": self.slot.gid if self.slot else None,
+                "home": str(self.workdir), "python": sys.executable,
+                "main": str(self.base / "worker" / "main.py")}
+
+    def _hidden_paths(self) -> list[str]:
+        homes = ["/root", "/home", str(Path.home())]
+        forbidden = isolation.forbidden_locations(self.limits.forbidden_imports)
+        return [str(REPO_ROOT), *homes, *forbidden, *self.hidden, *self.limits.hidden_paths]
+
+    def _await_ready(self) -> None:
+        try:
+            reply = self._receive(time.monotonic() + self.limits.start_timeout)
+        except WorkerFailure as exc:
+            text = self.output_tail(2000).strip()
+            setup_failed = self.proc is not None and self.proc.returncode == EXIT_BOOT_FAILED
+            self.stop()
+            if setup_failed:
+                raise SandboxError(text or "the worker could not be set up") from None
+            raise SandboxError(f"the worker did not start ({exc})"
+                               + (f": {text}" if text else "")) from None
+        ready = reply.get("ok") if isinstance(reply, dict) else None
+        if not isinstance(ready, dict) or (self.slot and ready.get("uid") != self.slot.uid):
+            self.stop()
+            raise SandboxError(f"the worker did not start properly: {reply!r}")
+        self.isolation = str(ready.get("isolation"))
+        if self.limits.namespace == "required" and "namespace" not in self.isolation:
+            self.stop()
+            raise SandboxError("private namespaces are required but not available")
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self) -> None:
+        """Kill the worker and everything it started; remove its files. The user is kept."""
         if self.proc is not None:
-            self._kill_group()
-            for stream in (self.proc.stdin, self.proc.stdout):
+            self._kill_all()
+            self._drain_output()
+            for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
                 try:
                     stream.close()
                 except OSError:
                     pass
             self.proc = None
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
+        if self.base is not None:
+            shutil.rmtree(self.base, ignore_errors=True)
+            self.base = None
 
-    def _kill_group(self) -> None:
+    def close(self) -> None:
+        """Stop, clean up after the worker user and give it back to the pool."""
+        self.stop()
+        if self.slot is not None:
+            self._clean_user()
+            self.slot.release()
+            self.slot = None
+        elif self.token:
+            isolation.kill_processes(token=self.token)
+        self.token = ""
+
+    def _clean_user(self) -> None:
+        isolation.kill_processes(uid=self.slot.uid, token=self.token)
+        isolation.remove_owned(self.slot.uid)
+
+    def _kill_all(self) -> None:
+        """SIGKILL the process group, then whatever escaped it (by worker user or token)."""
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        isolation.kill_processes(uid=self.uid, token=self.token)
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
 
     def __enter__(self) -> Worker:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.close()
 
+    # -- student output -------------------------------------------------------------
     def output_tail(self, limit: int = 2000) -> str:
-        """The end of what student code printed (the log is capped by RLIMIT_FSIZE)."""
-        log = self.workdir / "output.log" if self.workdir else None
-        if log is None or not log.exists():
-            return ""
-        with open(log, "rb") as fh:
-            fh.seek(max(0, log.stat().st_size - limit))
-            return fh.read().decode("utf-8", "replace")
+        """The end of what student code printed (only the last ``log_bytes`` are kept)."""
+        return bytes(self._output[-min(limit, self.limits.log_bytes):]).decode("utf-8",
+                                                                                "replace")
+
+    def _pump_output(self) -> None:
+        try:
+            data = os.read(self.proc.stderr.fileno(), 1 << 20)
+        except (OSError, ValueError):
+            data = b""
+        if not data:
+            self._output_open = False
+            return
+        self.output_seen += len(data)
+        self._output += data
+        if len(self._output) > 2 * self.limits.log_bytes:  # trim now and then, not per read
+            del self._output[:-self.limits.log_bytes]
+
+    def _drain_output(self) -> None:
+        """Read what is left once the worker is dead (an orphan cannot hold us: all killed)."""
+        deadline = time.monotonic() + 1.0
+        while self._output_open and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stderr], [], [], 0.1)
+            if not ready:
+                return
+            self._pump_output()
 
     # -- requests -------------------------------------------------------------------
     def request(self, message: dict, timeout: float) -> Any:
         if not self.alive():
             raise WorkerDied("the worker is not running")
-        try:
-            self.proc.stdin.write(wire.encode(message))
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise self._died() from None
-        reply = self._receive(time.monotonic() + timeout)
+        deadline = time.monotonic() + timeout
+        # A random id: frames student code writes to the protocol pipe ahead of time (it can)
+        # cannot answer a request they did not see; stale and unsolicited ones are skipped.
+        ident = secrets.randbits(52)
+        self._send(wire.encode({**message, "id": ident}), deadline)
+        reply = self._receive(deadline)
+        while isinstance(reply, dict) and reply.get("id") != ident:
+            reply = self._receive(deadline)
         if not isinstance(reply, dict):
             raise WorkerDied("the worker sent a malformed reply")
         if "error" in reply:
             err = reply["error"] if isinstance(reply["error"], dict) else {}
             raise StudentError(
-                str(err.get("type", "Error")), str(err.get("message", "")),
-                str(err.get("traceback", "")),
+                str(err.get("type", "Error"))[:100], str(err.get("message", ""))[:2000],
+                str(err.get("traceback", ""))[-4000:],
             )
         return reply.get("ok")
+
+    def _send(self, data: bytes, deadline: float) -> None:
+        """Write a request without ever blocking: a worker that stops reading times out."""
+        view, fd = memoryview(data), self.proc.stdin.fileno()
+        while view:
+            writable, _ = self._wait([self.proc.stdin], deadline)
+            if writable:
+                try:
+                    view = view[os.write(fd, view[:1 << 20]):]
+                except BlockingIOError:
+                    continue
+                except OSError:  # broken pipe: it died
+                    raise self._died() from None
+
+    def _wait(self, writers: list, deadline: float) -> tuple[bool, bool]:
+        """Wait for ``writers`` (or the reply pipe) to be ready, draining student output."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            self._kill_all()
+            raise WorkerTimeout("time limit exceeded")
+        readers = [self.proc.stdout] + ([self.proc.stderr] if self._output_open else [])
+        ready_r, ready_w, _ = select.select(readers if not writers else readers[1:],
+                                            writers, [], min(left, 1.0))
+        if self.proc.stderr in ready_r:
+            self._pump_output()
+        return bool(ready_w), self.proc.stdout in ready_r
 
     def _receive(self, deadline: float) -> Any:
         header = self._read(wire.HEADER.size, deadline)
         n_text, n_blob = wire.HEADER.unpack(header)
-        if n_text > wire.MAX_JSON or n_blob > wire.MAX_BLOBS:
-            self._kill_group()
-            raise WorkerDied("the worker sent an oversized reply")
+        if n_text > wire.MAX_JSON or n_blob > self.limits.reply_bytes:
+            self._kill_all()
+            raise WorkerDied(f"the worker sent an oversized reply ({n_text + n_blob} bytes)")
         text = self._read(n_text, deadline)
         blob = self._read(n_blob, deadline)
         try:
             return wire.decode(text, blob)
         except wire.WireError as exc:
-            self._kill_group()
+            self._kill_all()
             raise WorkerDied(f"the worker sent invalid data ({exc})") from None
 
     def _read(self, n: int, deadline: float) -> bytes:
@@ -195,12 +399,8 @@ class Worker:
         chunks = [self._buffer]
         have = len(self._buffer)
         while have < n:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                self._kill_group()
-                raise WorkerTimeout("time limit exceeded")
-            ready, _, _ = select.select([fd], [], [], min(left, 1.0))
-            if not ready:
+            _, readable = self._wait([], deadline)
+            if not readable:
                 continue
             chunk = os.read(fd, max(1 << 16, min(n - have, 1 << 24)))
             if not chunk:
@@ -215,17 +415,31 @@ class Worker:
         try:
             code = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            self._kill_group()
-            code = self.proc.returncode
-        self._kill_group()
-        if code is not None and code < 0:
-            name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
-            how = f"killed by signal {name}"
-            if -code == signal.SIGXCPU:
-                how += " (CPU time limit)"
-        else:
-            how = f"exited with status {code}"
-        return WorkerDied(f"the worker process {how}")
+            code = None
+        self._kill_all()
+        self._drain_output()
+        code = self.proc.returncode if code is None else code
+        return WorkerDied(f"the worker process {_how(code)}")
+
+
+def _grow_pipe(fd: int) -> None:
+    """A 1 MiB pipe: a student printing megabytes costs fewer wake-ups."""
+    try:
+        fcntl.fcntl(fd, 1031, 1 << 20)  # F_SETPIPE_SZ (Linux)
+    except OSError:
+        pass
+
+
+def _how(code: int | None) -> str:
+    if code is None:
+        return "stopped answering"
+    if code >= 0:
+        return (f"exited with status {code} (student code must not call exit() or "
+                "os._exit())")
+    name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+    hints = {signal.SIGXCPU: " (CPU time limit)", signal.SIGXFSZ: " (file size limit)",
+             signal.SIGSEGV: " (a crash in native code)", signal.SIGKILL: ""}
+    return f"was killed by signal {name}{hints.get(-code, '')}"
 
 
 @dataclass
@@ -235,17 +449,28 @@ class Session:
     worker: Worker
     timeout: float = 10.0
     deadline: float | None = None  # monotonic time by which the current check must end
+    budget_deadline: float | None = None  # monotonic time by which the submission must end
+    budget: float = 0.0  # the submission's total budget in seconds (for messages)
+
+    def out_of_time(self) -> bool:
+        return self.budget_deadline is not None and time.monotonic() >= self.budget_deadline
 
     def _req(self, op: str, **fields: Any) -> Any:
         timeout = fields.pop("timeout", None) or self.timeout
         if self.deadline is not None:
             timeout = min(timeout, max(0.0, self.deadline - time.monotonic()))
+        if self.budget_deadline is not None:
+            if self.out_of_time():
+                raise BudgetExhausted(f"the submission's total time budget of {self.budget:g} s "
+                                      "is used up")
+            timeout = min(timeout, self.budget_deadline - time.monotonic())
         return self.worker.request({"op": op, **fields}, timeout)
 
     def load(self, cells: list[str], filename: str, labels: list[str] | None = None,
              timeout: float | None = None) -> dict:
         """Execute the submission's cells; returns the names defined and per-cell errors."""
-        return self._req("load", cells=cells, filename=filename, labels=labels, timeout=timeout)
+        info = self._req("load", cells=cells, filename=filename, labels=labels, timeout=timeout)
+        return _clean_load(info, len(cells))
 
     def seed(self, seed: int) -> None:
         self._req("seed", seed=int(seed))
@@ -281,3 +506,21 @@ class Session:
 
     def train(self, timeout: float, **fields: Any) -> dict:
         return self._req("train", timeout=timeout, **fields)
+
+
+def _clean_load(info: Any, n_cells: int) -> dict:
+    """The load reply as the grader expects it (the worker is untrusted: check its shape)."""
+    if not isinstance(info, dict) or not isinstance(info.get("names"), list) \
+            or not isinstance(info.get("errors"), list):
+        raise WorkerDied("the worker sent a malformed reply to 'load'")
+    errors = []
+    for err in info["errors"]:
+        cell = err.get("cell") if isinstance(err, dict) else None
+        detail = err.get("error") if isinstance(err, dict) else None
+        if type(cell) is not int or not 0 <= cell < n_cells or not isinstance(detail, dict):
+            raise WorkerDied("the worker sent a malformed reply to 'load'")
+        errors.append({"cell": cell, "error": {
+            "type": str(detail.get("type", "Error"))[:100],
+            "message": str(detail.get("message", ""))[:2000],
+            "traceback": str(detail.get("traceback", ""))[-4000:]}})
+    return {"names": [n for n in info["names"] if isinstance(n, str)], "errors": errors}

@@ -3,7 +3,8 @@
 A message is one frame: an 8-byte header (JSON length, blob length, both uint32 big-endian),
 the JSON text, then the raw bytes of every array it mentions, in order. Arrays appear in the
 JSON as ``{"$nd": [dtype, shape]}``; handles to objects that stay in the worker as ``{"$h": id}``.
-Only plain numeric dtypes cross: decoding never executes anything from the peer.
+Only plain numeric dtypes cross: decoding never executes anything from the peer (no pickle,
+no ``np.load``), and every array it returns is a fresh, plain ``numpy.ndarray``.
 
 This file is also loaded by path inside the worker, so it imports only stdlib and NumPy.
 """
@@ -11,6 +12,7 @@ This file is also loaded by path inside the worker, so it imports only stdlib an
 from __future__ import annotations
 
 import json
+import math
 import struct
 from typing import Any, BinaryIO
 
@@ -103,35 +105,44 @@ def _decode(node: Any, blob: memoryview, pos: list[int]) -> Any:
     if not isinstance(node, dict):
         return node
     if "$nd" in node:
-        dtype_str, shape = node["$nd"]
-        if dtype_str not in ALLOWED_DTYPES:
-            raise WireError(f"dtype {dtype_str!r} is not allowed")
-        if not all(isinstance(n, int) and n >= 0 for n in shape):
-            raise WireError(f"bad shape {shape!r}")
-        dtype = np.dtype(dtype_str)
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        start = pos[0]
-        if start + nbytes > len(blob):
-            raise WireError("array data truncated")
-        pos[0] = start + nbytes
-        return np.frombuffer(blob[start:start + nbytes], dtype=dtype).reshape(shape).copy()
+        return _decode_array(node["$nd"], blob, pos)
     if "$h" in node:
         return Handle(int(node["$h"]))
     if "$obj" in node:
-        return Opaque(str(node["$obj"]))
+        return Opaque(str(node["$obj"])[:200])
     if "$f" in node:
         return float(node["$f"])
-    if "$d" in node:
+    if "$d" in node and isinstance(node["$d"], dict):
         return {str(k): _decode(v, blob, pos) for k, v in node["$d"].items()}
-    raise WireError(f"unknown node {sorted(node)!r}")
+    raise WireError(f"unknown node {sorted(node)[:5]!r}")
+
+
+def _decode_array(meta: Any, blob: memoryview, pos: list[int]) -> np.ndarray:
+    """A fresh, plain ndarray of a whitelisted dtype: never a subclass, never objects."""
+    if not isinstance(meta, list) or len(meta) != 2 or not isinstance(meta[1], list):
+        raise WireError("bad array header")
+    dtype_str, shape = meta
+    if dtype_str not in ALLOWED_DTYPES:
+        raise WireError(f"dtype {str(dtype_str)[:40]!r} is not allowed")
+    if len(shape) > 32 or not all(type(n) is int and n >= 0 for n in shape):
+        raise WireError(f"bad shape {shape[:33]!r}")
+    dtype = np.dtype(dtype_str)
+    nbytes = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+    start = pos[0]
+    if start + nbytes > len(blob):
+        raise WireError("array data truncated")
+    pos[0] = start + nbytes
+    return np.frombuffer(blob[start:start + nbytes], dtype=dtype).reshape(shape).copy()
 
 
 def decode(text: bytes, blob: bytes) -> Any:
+    """Decode a frame. Total: any input gives plain data or raises WireError."""
     pos = [0]
     try:
         value = _decode(json.loads(text), memoryview(blob), pos)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise WireError(f"malformed message: {exc}") from None
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError,
+            OverflowError) as exc:
+        raise WireError(f"malformed message: {type(exc).__name__}: {str(exc)[:200]}") from None
     if pos[0] != len(blob):
         raise WireError("unexpected trailing array data")
     return value

@@ -1,9 +1,16 @@
 """Worker process: runs untrusted student code and answers the grader's requests.
 
-Started as ``python -I <this file>`` in a fresh directory. The grader talks to it over
-stdin/stdout (moved to private descriptors at start-up, so student ``print`` goes to the
-log file instead). It imports only the standard library and NumPy; sibling files are loaded
-by path under private names so that student code cannot import the grader's packages.
+Exec'd by ``boot.py`` as ``python -I -S <this file>`` in a fresh directory, already limited and
+(when the grader is root) running as an unprivileged user. ``-S``: no ``site`` processing, so
+no ``sitecustomize`` or ``.pth`` file can run code here; the site-packages directories the
+grader names (``NNGRADE_SITE``) are put on ``sys.path`` by hand. The grader talks to the worker
+over stdin/stdout (moved to private descriptors at start-up); student output (stdout and
+stderr) goes to stderr, a pipe the grader drains into a bounded buffer. It imports only the
+standard library and NumPy; sibling files are loaded by path under private names so that
+student code cannot import the grader's packages.
+
+Nothing here is trusted by the grader: student code runs in this process and could rewrite
+any of it. The grader validates every reply and computes every expected value itself.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import importlib.abc
 import importlib.util
 import linecache
 import os
+import signal
 import sys
 import time
 import traceback
@@ -30,20 +38,35 @@ def _load_sibling(name: str, path: Path) -> types.ModuleType:
     return module
 
 
+class ForbiddenImportError(ImportError):
+    """An import the assignment's rules forbid (e.g. torch)."""
+
+
 class ForbiddenImports(importlib.abc.MetaPathFinder):
-    """Makes ``import torch`` (and the like) fail with a message that names the rule."""
+    """Makes ``import torch`` (and the like) fail with a message that names the rule.
+
+    This covers ``import``, ``__import__`` and ``importlib.import_module``. It is a courtesy
+    message, not the guarantee: student code can remove it from ``sys.meta_path``. The
+    guarantee is that the grader hides those packages' files from the worker (see
+    docs/security.md)."""
 
     def __init__(self, names: list[str]):
         self.names = set(names)
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname.split(".")[0] in self.names:
-            raise ImportError(
+            raise ForbiddenImportError(
                 f"import of '{fullname}' is not allowed in this assignment "
                 f"(forbidden: {', '.join(sorted(self.names))})",
                 name=fullname,
             )
         return None
+
+    def install(self) -> None:
+        for name in list(sys.modules):  # nothing forbidden may be reachable already loaded
+            if name.split(".")[0] in self.names:
+                del sys.modules[name]
+        sys.meta_path.insert(0, self)
 
 
 class Worker:
@@ -197,30 +220,40 @@ class Worker:
         return {"ok": value}
 
 
-def _redirect_stdio(log_path: str) -> tuple[Any, Any]:
-    """Keep the protocol on private descriptors; student output goes to the log."""
+def _redirect_stdio() -> tuple[Any, Any]:
+    """Keep the protocol on private descriptors; student stdout and stderr both go to fd 2,
+    the output pipe the grader drains (and caps)."""
     proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
     proto_out = os.fdopen(os.dup(1), "wb")
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     null_fd = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null_fd, 0)
-    os.dup2(log_fd, 1)
-    os.dup2(log_fd, 2)
+    os.close(null_fd)
+    os.dup2(2, 1)
     sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
     sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
     return proto_in, proto_out
 
 
+def _sibling_path(name: str) -> Path:
+    """Sibling files sit next to this one in the worker's copy, one level up in the repo."""
+    return HERE / name if (HERE / name).exists() else HERE.parent / name
+
+
 def main() -> None:
-    proto_in, proto_out = _redirect_stdio(os.environ.get("NNGRADE_LOG", "worker.log"))
-    wire = _load_sibling("_nngrade_wire", HERE.parent / "wire.py")
+    # Past the file size limit, writes fail with EFBIG (an exception student code sees)
+    # instead of SIGXFSZ killing the worker.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    proto_in, proto_out = _redirect_stdio()
+    sys.path.extend(p for p in os.environ.get("NNGRADE_SITE", "").split(os.pathsep) if p)
+    wire = _load_sibling("_nngrade_wire", _sibling_path("wire.py"))
     import numpy as np
 
     forbidden = [n for n in os.environ.get("NNGRADE_FORBIDDEN", "").split(",") if n]
-    sys.meta_path.insert(0, ForbiddenImports(forbidden))
+    ForbiddenImports(forbidden).install()
     worker = Worker(wire, np)
     write = wire.write_message
-    write(proto_out, {"ok": "ready"})
+    write(proto_out, {"ok": {"ready": True, "uid": os.getuid(),
+                             "isolation": os.environ.get("NNGRADE_ISOLATION", "none")}})
     while True:
         try:
             text, blob = wire.read_frame(proto_in)
@@ -230,10 +263,12 @@ def main() -> None:
         started = time.perf_counter()
         reply = worker.handle(request)
         reply["seconds"] = time.perf_counter() - started
+        reply["id"] = request.get("id") if isinstance(request, dict) else None
         try:
             write(proto_out, reply)
         except (ValueError, TypeError) as exc:  # unencodable value
-            write(proto_out, {"error": {"type": "WireError", "message": str(exc)}})
+            write(proto_out, {"error": {"type": "WireError", "message": str(exc)},
+                              "id": reply["id"]})
 
 
 if __name__ == "__main__":

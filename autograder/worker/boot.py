@@ -1,0 +1,166 @@
+"""First stage of the worker: limits, private namespaces and the unprivileged user.
+
+Started by the grader as ``python -I -S boot.py`` (standard library only, no site-packages,
+no ``.pth`` files, not even as root). It applies the resource limits, optionally enters
+private mount/IPC/network namespaces and carries out the grader's mount plan (hide the
+grader's files, empty private ``/tmp``), drops to the worker user for good, then replaces
+itself with the real worker (``main.py``). No student code has run yet at any point here.
+
+Configuration comes as JSON in ``NNGRADE_BOOT``, which is removed from the environment.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import sys
+
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x08000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+PR_SET_NO_NEW_PRIVS = 38
+SAFE = MS_NOSUID | MS_NODEV
+EXIT_BOOT_FAILED = 97
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class BootError(Exception):
+    pass
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _enc(text: str | None) -> bytes | None:
+    return text.encode() if text is not None else None
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int,
+           data: str | None = None) -> None:
+    enc = _enc
+    _check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
+           f"mount {target}")
+
+
+def set_limits(limits: dict[str, list[int]]) -> None:
+    for name, (soft, hard) in limits.items():
+        resource.setrlimit(getattr(resource, name), (soft, hard))
+
+
+def enter_namespaces(network: bool) -> None:
+    flags = CLONE_NEWNS | CLONE_NEWIPC | (0 if network else CLONE_NEWNET)
+    _check(_libc.unshare(flags), "unshare")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing propagates back to the host
+
+
+def run_plan(ops: list[dict]) -> None:
+    """Carry out ``isolation.mount_plan``: a list of simple mount operations, in order."""
+    kept: dict[str, int] = {}
+    for op in ops:
+        kind, path = op["op"], op.get("path", "")
+        if kind == "keep":
+            kept[path] = os.open(path, os.O_PATH)  # reachable even once covered
+        elif kind == "tmpfs":
+            _mount("tmpfs", path, "tmpfs", SAFE, op["data"])
+        elif kind == "mkdirs":
+            os.makedirs(path, mode=0o755, exist_ok=True)
+        elif kind == "bind":
+            _mount(f"/proc/self/fd/{kept[path]}", path, None, MS_BIND | MS_REC)
+            _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | SAFE)
+        elif kind == "mask":
+            _mask(path)
+        elif kind == "readonly":
+            _mount(None, path, None, MS_REMOUNT | MS_RDONLY | SAFE, "size=1m,mode=0755")
+        elif kind == "proc":
+            _private_proc()
+        else:
+            raise BootError(f"unknown mount operation {kind!r}")
+    for fd in kept.values():
+        os.close(fd)
+
+
+def _mask(path: str) -> None:
+    """Hide a file or directory. A hidden package keeps an ``__init__.py`` that refuses to
+    import (an empty directory would still import, as an empty namespace package)."""
+    if os.path.isdir(path):
+        package = os.path.exists(os.path.join(path, "__init__.py"))
+        _mount("tmpfs", path, "tmpfs", SAFE | MS_NOEXEC, "size=16k,mode=0555")
+        if package:
+            name = os.path.basename(path)
+            with open(os.path.join(path, "__init__.py"), "w") as fh:
+                fh.write(f"raise ImportError({name!r} ' is not available to student code')\n")
+        _mount(None, path, None, MS_REMOUNT | MS_RDONLY | SAFE | MS_NOEXEC,
+               "size=16k,mode=0555")
+    else:
+        _mount("/dev/null", path, None, MS_BIND)
+        _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | SAFE)
+
+
+def _private_proc() -> None:
+    """A /proc that shows only the worker user's own processes (per-mount since Linux 5.8;
+    ``hidepid=invisible`` does not parse on older kernels, where we keep the host's /proc)."""
+    try:
+        _mount("proc", "/proc", "proc", SAFE | MS_NOEXEC, "hidepid=invisible")
+    except OSError:
+        pass
+
+
+def drop_privileges(uid: int, gid: int) -> None:
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+    if os.getuid() != uid or os.geteuid() != uid or os.getgid() != gid:
+        raise BootError("could not switch to the worker user")
+    try:
+        os.setuid(0)
+    except PermissionError:
+        return
+    raise BootError("the worker can regain root privileges")
+
+
+def boot(cfg: dict) -> str:
+    """Everything before the real worker starts; returns the isolation actually in force."""
+    set_limits(cfg["rlimits"])
+    mode = "none"
+    if cfg["namespace"] != "off":
+        try:
+            enter_namespaces(cfg["network"])
+            mode = "namespace"
+        except OSError as exc:
+            if cfg["namespace"] == "required":
+                raise BootError(f"cannot create a private namespace ({exc}); run the grader as "
+                                "root with CAP_SYS_ADMIN, or Limits(namespace='auto')") from None
+    if mode == "namespace":
+        run_plan(cfg["plan"])
+    if cfg.get("uid") is not None:
+        drop_privileges(cfg["uid"], cfg["gid"])
+        mode = "user" if mode == "none" else mode + "+user"
+    os.chdir(cfg["home"])
+    return mode
+
+
+def main() -> None:
+    cfg = json.loads(os.environ.pop("NNGRADE_BOOT"))
+    try:
+        os.environ["NNGRADE_ISOLATION"] = boot(cfg)
+        argv = [cfg["python"], "-I", "-S", cfg["main"]]
+        os.execve(argv[0], argv, dict(os.environ))
+    except (OSError, BootError) as exc:
+        hint = ""
+        if isinstance(exc, PermissionError) and cfg.get("uid") is not None:
+            hint = (" -- the worker user cannot reach the Python installation: make it "
+                    "readable by other users, allow private namespaces, or use "
+                    "Limits(user=None)")
+        print(f"nngrade worker setup failed: {exc}{hint}", file=sys.stderr, flush=True)
+        os._exit(EXIT_BOOT_FAILED)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,446 @@
+"""The worker sandbox: limits, isolation, output capture, the wire, and what the grader trusts."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+import re
+import stat
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder import isolation, wire
+from autograder.grade import Grader
+from autograder.sandbox import (
+    Limits,
+    SandboxError,
+    Session,
+    StudentError,
+    Worker,
+    WorkerDied,
+    WorkerTimeout,
+    _clean_load,
+)
+from autograder.spec import load_assignment
+from autograder.submission import load_submission
+
+REPO = Path(__file__).resolve().parents[1]
+SOLUTION = REPO / "solutions" / "modules.py"
+ROOT = os.geteuid() == 0
+root_only = pytest.mark.skipif(not ROOT, reason="the worker user needs a root grader")
+
+
+def worker_call(code: str, fn: str = "probe", *args, limits: Limits | None = None,
+                hidden: tuple[str, ...] = (), timeout: float = 20.0):
+    """Run ``code`` in a fresh worker and return ``fn(*args)`` and the worker."""
+    with Worker(limits or Limits(), hidden=hidden) as worker:
+        session = Session(worker, timeout)
+        info = session.load([code], "probe.py")
+        assert info["errors"] == [], info["errors"]
+        return session.call(fn, None, *args), worker
+
+
+def isolated() -> bool:
+    with Worker() as worker:
+        return "namespace" in worker.isolation
+
+
+# -- environment and directories ----------------------------------------------------------
+ALLOWED_ENV = {"PATH", "HOME", "TMPDIR", "LANG", "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE",
+               "NNGRADE_TOKEN", "NNGRADE_FORBIDDEN", "NNGRADE_SITE", "NNGRADE_ISOLATION",
+               "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+               "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LD_LIBRARY_PATH"}
+
+ENV_PROBE = """
+import os, sys
+def probe():
+    found = {"env": sorted(os.environ), "cwd": os.getcwd(), "home": os.environ["HOME"],
+             "files": sorted(os.listdir(".")), "uid": os.getuid(),
+             "path": [p for p in sys.path if "site-packages" in p or "/work" in p]}
+    open("left-behind.txt", "w").write("x")
+    return found
+"""
+
+
+def test_environment_is_scrubbed_and_directory_fresh(monkeypatch):
+    monkeypatch.setenv("NNGRADE_TEST_SECRET", "hunter2")
+    first, _ = worker_call(ENV_PROBE)
+    second, _ = worker_call(ENV_PROBE)
+    assert set(first["env"]) <= ALLOWED_ENV
+    assert first["files"] == second["files"] == []  # fresh and empty, every time
+    assert first["cwd"] == first["home"] != second["cwd"]
+    assert not any(p.rstrip("/") == str(REPO) for p in first["path"])  # no grader package
+    if ROOT:
+        assert first["uid"] != 0
+
+
+def test_restart_gives_a_fresh_directory():
+    with Worker() as worker:
+        session = Session(worker, 20)
+        session.load([ENV_PROBE], "probe.py")
+        before = session.call("probe", None)
+        worker.start()
+        session.load([ENV_PROBE], "probe.py")
+        after = session.call("probe", None)
+    assert before["files"] == after["files"] == []
+
+
+@root_only
+def test_worker_cannot_read_root_only_files():
+    base = Path(tempfile.mkdtemp(prefix="nngrade-secret-", dir="/var/lib"))
+    try:
+        base.chmod(0o755)  # only the file's own mode protects it
+        secret = base / "answers.txt"
+        secret.write_text("the answers")
+        secret.chmod(0o600)
+        code = f"def probe():\n    try:\n        return open({str(secret)!r}).read()\n" \
+               "    except OSError as exc:\n        return type(exc).__name__\n"
+        result, worker = worker_call(code)
+        assert result == "PermissionError", worker.isolation
+    finally:
+        for p in base.iterdir():
+            p.unlink()
+        base.rmdir()
+
+
+READ_PROBE = """
+def probe(paths):
+    out = {}
+    for path in paths:
+        try:
+            with open(path) as fh:
+                out[path] = "read %d chars" % len(fh.read())
+        except OSError as exc:
+            out[path] = type(exc).__name__
+    return out
+"""
+
+
+def test_grader_files_are_hidden(tmp_path):
+    if not isolated():
+        pytest.skip("private namespaces not available")
+    other = tmp_path / "other_student.py"
+    other.write_text("answers = 42\n")
+    other.chmod(0o644)
+    paths = [str(SOLUTION), str(REPO / "assignments" / "modules" / "assignment.toml"),
+             str(REPO / "autograder" / "grade.py"), str(other)]
+    result, _ = worker_call(READ_PROBE, "probe", paths, hidden=(str(tmp_path),))
+    assert result == {p: "FileNotFoundError" for p in paths}
+
+
+@root_only
+def test_site_packages_are_not_writable():
+    site_dir = [p for p in sys.path if p.endswith("site-packages")][0]
+    code = f"""
+def probe():
+    out = []
+    for name in ("sitecustomize.py", "zz_evil.pth", "numpy/evil.py"):
+        try:
+            open({site_dir!r} + "/" + name, "w").write("x")
+            out.append("WROTE " + name)
+        except OSError as exc:
+            out.append(type(exc).__name__)
+    return out
+"""
+    result, _ = worker_call(code)
+    assert not any(r.startswith("WROTE") for r in result), result
+    assert not os.path.exists(os.path.join(site_dir, "zz_evil.pth"))
+
+
+def test_user_opt_out_runs_as_the_grader():
+    result, worker = worker_call(ENV_PROBE, limits=Limits(user=None))
+    assert result["uid"] == os.getuid() and "user" not in worker.isolation
+
+
+def _reachable_by_others(path: str) -> bool:
+    parts = Path(os.path.realpath(path)).parents
+    return all(p.stat().st_mode & 0o001 for p in parts) and os.stat(path).st_mode & 0o005 == 5
+
+
+@root_only
+def test_user_without_namespace():
+    """Without private namespaces only the worker user isolates (e.g. Docker without
+    CAP_SYS_ADMIN): then the Python installation must be readable by other users."""
+    limits = Limits(namespace="off")
+    if _reachable_by_others(os.path.realpath(sys.executable)):
+        result, worker = worker_call(ENV_PROBE, limits=limits)
+        assert worker.isolation == "user" and result["uid"] != 0
+    else:
+        with pytest.raises(SandboxError, match="cannot reach the Python installation"):
+            Worker(limits).start()
+
+
+def test_missing_user_is_a_setup_error_not_a_student_error():
+    if not ROOT:
+        pytest.skip("users are only switched by a root grader")
+    with pytest.raises(SandboxError, match="does not exist"):
+        Worker(Limits(user="nngrade-no-such-user")).start()
+
+
+@root_only
+def test_concurrent_workers_get_their_own_users():
+    with Worker() as a, Worker() as b:
+        assert a.uid != b.uid
+        with pytest.raises(SandboxError, match="busy"):  # a user serves one worker at a time
+            Worker(Limits(user=a.slot.name, start_timeout=0.5)).start()
+
+
+# -- resource limits ----------------------------------------------------------------------
+def test_memory_limit_raises_memory_error():
+    code = "import numpy as np\ndef probe():\n    return np.ones(3 << 30).sum()\n"
+    with pytest.raises(StudentError, match="MemoryError"):
+        worker_call(code, limits=Limits(memory_bytes=1 << 30))
+
+
+def test_cpu_limit_kills_with_a_clear_message():
+    code = "def probe():\n    while True:\n        pass\n"
+    with pytest.raises(WorkerDied, match=r"SIGXCPU \(CPU time limit\)"):
+        worker_call(code, limits=Limits(cpu_seconds=1))
+
+
+def test_file_size_limit_is_an_error_not_a_crash():
+    code = """
+def probe():
+    try:
+        with open("big.bin", "wb") as fh:
+            for _ in range(20):
+                fh.write(b"0" * (1 << 20))
+    except OSError as exc:
+        return str(exc), __import__("os").path.getsize("big.bin")
+"""
+    (message, size), worker = worker_call(code, limits=Limits(file_bytes=4 << 20))
+    assert "File too large" in message and size == 4 << 20
+
+
+@root_only
+def test_process_limit_stops_a_fork_bomb():
+    code = """
+import os, time
+def probe():
+    pids = []
+    try:
+        for _ in range(20):
+            pid = os.fork()
+            if pid == 0:
+                time.sleep(30)
+                os._exit(0)
+            pids.append(pid)
+    except OSError as exc:
+        return len(pids), type(exc).__name__
+    return len(pids), None
+"""
+    (forked, error), worker = worker_call(code, limits=Limits(processes=6))
+    assert forked < 6 and error == "BlockingIOError"
+
+
+ESCAPE = """
+import os, time
+def probe(scrub):
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            env = {} if scrub else dict(os.environ)
+            os.execve("/bin/sleep", ["sleep", "60"], env)
+        os._exit(0)
+    os.wait()
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        pass
+"""
+
+
+def test_timeout_kills_escaped_processes():
+    scrub = ROOT  # without a worker user, only the token gives escaped processes away
+    with Worker() as worker:
+        session = Session(worker, 20)
+        session.load([ESCAPE], "escape.py")
+        uid, token = worker.uid, worker.token
+        started = time.monotonic()
+        with pytest.raises(WorkerTimeout):
+            session.call("probe", None, scrub, timeout=1.5)
+        assert time.monotonic() - started < 5
+        assert not worker.alive()
+        assert isolation.find_processes(uid=uid, token=token) == []
+
+
+# -- student output -------------------------------------------------------------------------
+def test_output_is_captured_and_capped():
+    code = """
+import os, sys
+def probe():
+    line = "y" * (1 << 20) + "\\n"
+    for _ in range(100):
+        print(line, end="")
+        os.write(2, line.encode())
+    print("the end")
+    return 1
+"""
+    limits = Limits(log_bytes=1 << 16)
+    result, worker = worker_call(code, limits=limits)
+    assert result == 1
+    assert worker.output_seen > 200 << 20
+    assert len(worker._output) <= 2 * limits.log_bytes + (1 << 20)
+    assert worker.output_tail(100).endswith("the end\n")
+
+
+def test_crash_message_carries_the_last_output():
+    code = "import os\ndef probe():\n    print('about to leave', flush=True)\n    os._exit(3)\n"
+    with Worker() as worker:
+        session = Session(worker, 20)
+        session.load([code], "probe.py")
+        with pytest.raises(WorkerDied, match="exited with status 3"):
+            session.call("probe", None)
+        assert "about to leave" in worker.output_tail()
+
+
+# -- forbidden imports ------------------------------------------------------------------------
+IMPORT_PROBE = """
+import importlib, sys
+def probe():
+    out = {}
+    for how, attempt in (("import", lambda: __import__("torch")),
+                         ("importlib", lambda: importlib.import_module("torch.nn")),
+                         ("autograder", lambda: importlib.import_module("autograder.grade")),
+                         ("solutions", lambda: importlib.import_module("solutions.modules"))):
+        try:
+            attempt()
+            out[how] = "imported"
+        except ImportError as exc:
+            out[how] = str(exc)
+    out["loaded"] = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "autograder"))
+    sys.meta_path[:] = [f for f in sys.meta_path if "Forbidden" not in type(f).__name__]
+    try:
+        import torch  # noqa: F401 - with the courtesy hook removed
+        out["unhooked"] = "imported"
+    except ImportError as exc:
+        out["unhooked"] = str(exc)
+    return out
+"""
+
+
+def test_forbidden_imports_fail_clearly():
+    result, worker = worker_call(IMPORT_PROBE)
+    for how in ("import", "importlib", "autograder", "solutions"):
+        assert "is not allowed in this assignment" in result[how], result
+    assert result["loaded"] == []
+    if "namespace" in worker.isolation:  # the files themselves are out of reach
+        assert result["unhooked"] == "torch is not available to student code"
+
+
+def grade_text(tmp_path: Path, text: str, only: list[str], **limits) -> object:
+    path = tmp_path / "modules.py"
+    path.write_text(text)
+    assignment = dataclasses.replace(load_assignment("modules"), load_timeout=10.0)
+    grader = Grader(assignment, mnist=False, check_timeout=3.0, limits=Limits(**limits))
+    return grader.grade(load_submission(path), only=only)
+
+
+def test_top_level_forbidden_import_explains_the_missing_components(tmp_path):
+    result = grade_text(tmp_path, "import numpy as np\nimport torch\n" + SOLUTION.read_text(),
+                        ["ReLU"])
+    relu = result.components[0]
+    assert relu.score == 0
+    assert all("import of 'torch' is not allowed" in c.message for c in relu.checks)
+    assert any("modules.py line 2" in n or "line 2" in n for n in result.notes), result.notes
+
+
+def test_submission_budget_fails_the_rest_fast(tmp_path):
+    loop = "\nclass ReLU(ReLU):\n    def updateOutput(self, input):\n        while True:\n" \
+           "            pass\n"
+    started = time.monotonic()
+    result = grade_text(tmp_path, SOLUTION.read_text() + loop, ["ReLU", "Flatten"],
+                        submission_timeout=4.0)
+    assert time.monotonic() - started < 20
+    messages = [c.message for comp in result.components for c in comp.checks]
+    assert any("timed out" in m or "time budget" in m for m in messages[:1])
+    assert "total time budget of 4 s is used up" in messages[-1]
+    assert result.score == 0
+
+
+# -- what the grader trusts ---------------------------------------------------------------------
+def test_grader_never_unpickles():
+    """No grader module can turn worker bytes into objects: no pickle, no allow_pickle."""
+    pattern = re.compile(r"\bimport (c?pickle|dill|cloudpickle|marshal|shelve|joblib)\b|"
+                         r"\bfrom (c?pickle|dill|cloudpickle|marshal|shelve|joblib) import|"
+                         r"allow_pickle\s*=\s*True|\bnp\.load\(|\bnumpy\.load\(")
+    offenders = [str(p.relative_to(REPO)) for p in (REPO / "autograder").rglob("*.py")
+                 if pattern.search(p.read_text())]
+    assert offenders == []
+
+
+def test_decode_is_total():
+    """Any frame decodes to plain data (fresh plain arrays of numeric dtypes) or WireError."""
+    rng = random.Random(5)
+    good = wire.encode({"a": [np.arange(6.0).reshape(2, 3), 1, "x", None, wire.Handle(3)]})
+    n_text, _ = wire.HEADER.unpack(good[:wire.HEADER.size])
+    text, blob = good[8:8 + n_text], good[8 + n_text:]
+    _assert_plain(wire.decode(text, blob))
+    nasty = [b"[" * 50000 + b"]" * 50000, b'{"$nd": ["<f8", [4611686018427387904, 8]]}',
+             b'{"$nd": ["|O8", [1]]}', b'{"$nd": [1]}', b'{"$d": [1]}', b'{"$h": "x"}',
+             b'{"$zz": 1}', b"9" * 6000, b"\xff\xfe", b'{"$f": "nan"}']
+    mutated = [bytes(rng.choice(b'{}[]":,$ndhobjf0123<>f8|O') if rng.random() < 0.1 else c
+                     for c in text) for _ in range(300)]
+    for candidate in nasty + mutated:
+        try:
+            value = wire.decode(candidate, blob)
+        except wire.WireError:
+            continue
+        _assert_plain(value)
+
+
+def _assert_plain(value) -> None:
+    if isinstance(value, (list, dict)):
+        for item in value.values() if isinstance(value, dict) else value:
+            _assert_plain(item)
+    elif isinstance(value, np.ndarray):
+        assert type(value) is np.ndarray and value.dtype.kind in "biuf" and value.flags.owndata
+    else:
+        assert value is None or type(value) in (bool, int, float, str, wire.Handle, wire.Opaque)
+
+
+def test_malformed_load_reply_is_rejected():
+    with pytest.raises(WorkerDied, match="malformed"):
+        _clean_load({"names": 5, "errors": []}, 1)
+    with pytest.raises(WorkerDied, match="malformed"):
+        _clean_load({"names": [], "errors": [{"cell": 7, "error": {}}]}, 1)
+    clean = _clean_load({"names": ["A", 3], "errors": [{"cell": 0, "error": {"type": "X" * 500}}]},
+                        1)
+    assert clean["names"] == ["A"] and len(clean["errors"][0]["error"]["type"]) == 100
+
+
+# -- the mount plan -----------------------------------------------------------------------------
+def test_mount_plan_hides_and_reexposes(tmp_path):
+    repo, venv = tmp_path / "repo", tmp_path / "repo" / ".venv"
+    torch_dir = venv / "site-packages" / "torch"
+    for d in (torch_dir, repo / "solutions"):
+        d.mkdir(parents=True)
+    plan = isolation.mount_plan(
+        hide=[str(repo), str(repo / "solutions"), str(torch_dir), "/", "/usr", "/nonexistent"],
+        fresh=[], expose=[str(venv)], home="/tmp/h", uid=1, gid=1, tmp_bytes=1)
+    ops = [(op["op"], op.get("path")) for op in plan]
+    assert ops == [("keep", str(venv)), ("tmpfs", str(repo)), ("mkdirs", str(venv)),
+                   ("bind", str(venv)), ("mask", str(torch_dir)), ("readonly", str(repo)),
+                   ("tmpfs", "/tmp/h"), ("proc", None)]
+
+
+def test_remove_owned_only_touches_that_user(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    (shared / "mine").write_text("x")
+    nested = shared / "sticky"
+    nested.mkdir()
+    nested.chmod(0o1777)
+    (nested / "deep").write_text("x")
+    me = os.getuid()
+    removed = isolation.remove_owned(me + 1, roots=(str(shared),))
+    assert removed == [] and (shared / "mine").exists()
+    removed = isolation.remove_owned(me, roots=(str(shared),))
+    assert sorted(removed) == [str(shared / "mine"), str(nested)]
+    assert stat.S_ISDIR(shared.stat().st_mode)
