@@ -20,6 +20,7 @@ from autograder.sandbox import (
     StudentError,
     Worker,
     WorkerDied,
+    WorkerFailure,
     WorkerTimeout,
 )
 from autograder.spec import Assignment, CheckSpec, Component
@@ -94,6 +95,7 @@ class Grader:
     visibilities: tuple[str, ...] = ("public", "hidden")
     progress: Progress | None = None
     check_timeout: float | None = None  # overrides the assignment's (tests, slow machines)
+    load_timeout: float | None = None  # likewise, for each cell of top-level code
 
     def grade(self, submission: Submission, only: list[str] | None = None) -> GradeResult:
         started = time.monotonic()
@@ -140,10 +142,13 @@ class _Run:
         self.names: set[str] = set()
         self.load_failure: str | None = None
         self.load_errors: list[str] = []
+        self.skipped_cells: dict[int, str] = {}
         self._load(first=True)
 
     # -- the worker -----------------------------------------------------------------
     def _load(self, first: bool = False) -> None:
+        """Run the submission's top-level code cell by cell; a cell that hangs or kills the
+        worker is skipped (and noted), and the others are loaded again in a fresh worker."""
         if first is False or not self.session.worker.alive():
             self.session.worker.start()
         sub = self.submission
@@ -151,23 +156,32 @@ class _Run:
         labels = [sub.filename if sub.kind == "py" else f"{sub.filename} cell {n}"
                   for n in numbers]
         self.session.deadline = None
-        try:
-            info = self.session.load(sub.cells, sub.filename, labels,
-                                     timeout=self.assignment.load_timeout)
-        except (WorkerDied, WorkerTimeout) as exc:
-            self.load_failure = f"running the submission's top-level code failed: {exc}"
-            if first:
-                self.notes.append(self.load_failure)
-            return
-        self.load_failure = None
-        self.names = set(info["names"])
-        if first:
-            for err in info["errors"]:
-                e = err["error"]
-                where = labels[err["cell"]]
-                self.load_errors.append(f"{where} raised {e['type']}: {e['message']} "
-                                        f"{_first_frame(e.get('traceback', ''))}".rstrip())
-            self.notes.extend(self.load_errors)
+        errors: list[str] = []
+        loaded = False
+        for i, (cell, label) in enumerate(zip(sub.cells, labels, strict=True)):
+            if i in self.skipped_cells:
+                continue
+            try:
+                info = self.session.load([cell], sub.filename, [label], append=loaded,
+                                         timeout=self.grader.load_timeout or self.assignment.load_timeout)
+            except WorkerFailure as exc:
+                what = "the module's top-level code" if sub.kind == "py" else label
+                self.skipped_cells[i] = (f"{what} was skipped: {exc} (keep long-running code "
+                                         "such as training out of the graded file)")
+                self.load_failure = self.skipped_cells[i] if sub.kind == "py" else None
+                if not self.session.worker.alive() or sub.kind != "py":
+                    return self._load()
+                return
+            loaded = True
+            self.names = set(info["names"])
+            errors += [f"{label} raised {e['error']['type']}: {e['error']['message']} "
+                       f"{_first_frame(e['error'].get('traceback', ''))}".rstrip()
+                       for e in info["errors"]]
+        if sub.kind != "py":
+            self.load_failure = None
+        if first or not self.load_errors:
+            self.load_errors = errors + list(self.skipped_cells.values())
+            self.notes = list(sub.dropped) + self.load_errors
 
     def ensure_worker(self) -> None:
         if not self.session.worker.alive():

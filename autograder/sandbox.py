@@ -467,9 +467,11 @@ class Session:
         return self.worker.request({"op": op, **fields}, timeout)
 
     def load(self, cells: list[str], filename: str, labels: list[str] | None = None,
-             timeout: float | None = None) -> dict:
-        """Execute the submission's cells; returns the names defined and per-cell errors."""
-        info = self._req("load", cells=cells, filename=filename, labels=labels, timeout=timeout)
+             timeout: float | None = None, append: bool = False) -> dict:
+        """Execute the submission's cells (after those loaded before, with ``append``);
+        returns the names defined and per-cell errors."""
+        info = self._req("load", cells=cells, filename=filename, labels=labels, timeout=timeout,
+                         append=append)
         return _clean_load(info, len(cells))
 
     def seed(self, seed: int) -> None:

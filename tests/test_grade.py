@@ -90,6 +90,25 @@ def test_notebook_grades_like_the_py_file(tmp_path, reference):
     assert stable_json(result)["components"] == stable_json(reference)["components"]
 
 
+def test_a_hanging_notebook_cell_is_skipped_and_the_rest_graded(tmp_path, reference):
+    nb = _notebook_from(SOLUTION_TEXT)
+    nb.cells.insert(5, nbformat.v4.new_code_cell("import time\nwhile True:\n    time.sleep(1)"))
+    path = tmp_path / "slow.ipynb"
+    nbformat.write(nb, path)
+    result = grade(path, load_timeout=3.0)
+    assert any("slow.ipynb cell 6 was skipped" in note for note in result.notes)
+    assert stable_json(result)["components"] == stable_json(reference)["components"]
+
+
+def test_hanging_top_level_code_fails_every_component_with_the_reason(tmp_path):
+    path = tmp_path / "hang.py"
+    path.write_text(SOLUTION_TEXT + "\nwhile True:\n    pass\n")
+    result = grade(path, load_timeout=3.0)
+    assert result.score == 0
+    assert all("top-level code was skipped" in k.message
+               for c in result.components for k in c.checks)
+
+
 def test_syntax_error_scores_zero_with_a_message(tmp_path):
     path = tmp_path / "broken.py"
     path.write_text("import numpy as np\nclass Linear:\n    def f(:\n")

@@ -111,10 +111,14 @@ def test_student_module_keeps_the_api_and_no_solution(release):
 # --- the bundle ---------------------------------------------------------------------------
 
 
-def test_committed_template_and_notebook_match_the_generator(release):
+@pytest.mark.parametrize("name", ["modules", "extended"])
+def test_committed_template_and_notebook_match_the_generator(name):
+    release = build_release(load_assignment(name))
     stale = stale_committed(release)
     assert not stale, (f"out of date: {', '.join(map(str, stale))}; regenerate with "
-                       "`nngrade release --out /tmp/bundle` and commit")
+                       f"`nngrade release --assignment {name} --out /tmp/bundle` and commit")
+    assert find_leaks(release.files, release.assignment.solution.read_text(),
+                      release.assignment) == []
 
 
 def test_generation_is_deterministic(release):

@@ -112,10 +112,12 @@ class Worker:
         return "pong"
 
     def op_load(self, request: dict) -> Any:
-        module = types.ModuleType("submission")
-        module.__file__ = request["filename"]
-        sys.modules["submission"] = module
-        self.namespace = module.__dict__
+        """Execute cells; with ``append``, in the namespace of the cells loaded before."""
+        if not (request.get("append") and self.namespace):
+            module = types.ModuleType("submission")
+            module.__file__ = request["filename"]
+            sys.modules["submission"] = module
+            self.namespace = module.__dict__
         self.filename = request["filename"]
         errors = []
         labels = request.get("labels") or [self.filename] * len(request["cells"])

@@ -1,0 +1,164 @@
+"""The extended track (assignments/extended, solutions/extended.py): the reference and the
+correct variants of tests/corpus_extended get full marks, every buggy variant loses points in
+its own component only, and the reference helpers and formulas agree with PyTorch's own
+modules and optimizers.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from corpus_extended import SOLUTION, Bug, Variant, build
+from corpus_extended.bugs import BUGS
+from corpus_extended.variants import VARIANTS
+
+from autograder.grade import Grader, GradeResult
+from autograder.spec import load_assignment
+from autograder.submission import load_submission
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "assignments" / "extended" / "assignment.toml"
+
+
+def _solution():
+    spec = importlib.util.spec_from_file_location("_extended_solution", SOLUTION)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _helpers() -> dict:
+    scope = {"torch": torch, "F": F, "math": __import__("math"), "np": np}
+    exec(tomllib.loads(SPEC.read_text())["reference"]["code"], scope)  # noqa: S102
+    return scope
+
+
+E = _solution()
+
+
+def _losers(result: GradeResult) -> set[str]:
+    return {c.name for c in result.components if c.score < c.max_score}
+
+
+def _diagnosed(bug: Bug, result: GradeResult) -> bool:
+    failed = [k for c in result.components for k in c.checks if not k.passed]
+    text = " ".join(f"{k.name} {k.message}" for k in failed)
+    return ((bug.causes is None or any(k.cause in bug.causes for k in failed))
+            and (bug.message is None or bug.message in text))
+
+
+def _failures(result: GradeResult) -> list[tuple[str, str, str]]:
+    return [(c.name, k.name, k.message) for c in result.components for k in c.checks
+            if not k.passed]
+
+
+def test_reference_full_marks_and_each_bug_costs_only_its_component(tmp_path):
+    """One grading per submission, two at a time (mnist=False)."""
+    assignment = load_assignment("extended")
+    components = {c.name for c in assignment.components}
+    assert len(BUGS) >= 14 and {b.component for b in BUGS} == components
+    entries: list[Bug | Variant | None] = [None, *VARIANTS, *BUGS]  # None: the reference
+
+    def grade(entry: Bug | Variant | None) -> GradeResult:
+        path = SOLUTION
+        if entry is not None:
+            path = tmp_path / f"{entry.id}.py"
+            path.write_text(build(entry))
+        return Grader(assignment, mnist=False).grade(load_submission(path))
+
+    with ThreadPoolExecutor(2) as pool:
+        results = dict(zip([e.id if e else "reference" for e in entries],
+                           pool.map(grade, entries), strict=True))
+    for name in ["reference", *(v.id for v in VARIANTS)]:
+        assert _failures(results[name]) == [], name
+        assert results[name].notes == [], name
+    wrong = {b.id: sorted(_losers(results[b.id])) for b in BUGS
+             if _losers(results[b.id]) != {b.component}}
+    assert wrong == {}, "bugs not caught, or blamed on other components"
+    assert [b.id for b in BUGS if not _diagnosed(b, results[b.id])] == []
+
+
+def test_corpus_patches_apply_exactly_once():
+    texts = {e.id: build(e) for e in [*BUGS, *VARIANTS]}  # build asserts one occurrence each
+    assert len(set(texts.values())) == len(texts) == len(BUGS) + len(VARIANTS)
+    assert all(text != SOLUTION.read_text() for text in texts.values())
+
+
+def test_rnn_reference_helper_is_torch_rnn():
+    torch.manual_seed(0)
+    net = torch.nn.RNN(3, 5, batch_first=True).double()
+    x = torch.randn(4, 6, 3, dtype=torch.float64)
+    expected, _ = net(x)
+    got = _helpers()["rnn"](x, net.weight_ih_l0, net.weight_hh_l0,
+                            net.bias_ih_l0 + net.bias_hh_l0)
+    assert torch.allclose(got, expected, atol=1e-12)
+
+
+def test_bce_reference_is_pytorch_sum_over_batch():
+    rng = np.random.default_rng(1)
+    p = torch.tensor(rng.uniform(0.01, 0.99, (5, 3)))
+    t = torch.tensor((rng.random((5, 3)) > 0.5).astype(float))
+    expected = F.binary_cross_entropy(p, t, reduction="sum") / 5
+    assert torch.allclose(_helpers()["bce"](p, t).sum() / 5, expected)
+    assert E.BCECriterion().forward(p.numpy(), t.numpy()) == pytest.approx(expected.item())
+
+
+def _steps(update, config: dict, torch_optimizer, steps: int = 6) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(2)
+    ours = [rng.standard_normal((3, 4)), rng.standard_normal(4)]
+    theirs = [torch.tensor(v.copy(), requires_grad=True) for v in ours]
+    opt, state = torch_optimizer(theirs), {}
+    for _ in range(steps):
+        grads = [rng.standard_normal(v.shape) for v in ours]
+        update([ours, []], [grads, []], config, state)
+        for param, g in zip(theirs, grads, strict=True):
+            param.grad = torch.tensor(g)
+        opt.step()
+    return tuple(np.abs(a - b.detach().numpy()).max() for a, b in zip(ours, theirs, strict=True))
+
+
+def test_rmsprop_is_torch_rmsprop():
+    config = {"learning_rate": 0.01, "decay_rate": 0.9, "epsilon": 1e-8}
+    errors = _steps(E.rmsprop, config,
+                    lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-8))
+    assert max(errors) < 1e-12
+
+
+def test_adamw_is_torch_adamw_up_to_where_epsilon_goes():
+    config = {"learning_rate": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-12,
+              "weight_decay": 0.1}
+    errors = _steps(E.adamw, config, lambda p: torch.optim.AdamW(
+        p, lr=0.01, betas=(0.9, 0.999), eps=1e-12, weight_decay=0.1))
+    assert max(errors) < 1e-9
+
+
+def test_residual_block_trains_as_one_layer():
+    """Its parameters are the inner convolution's, flat: adam_optimizer can update them."""
+    np.random.seed(0)
+    block = E.ResidualBlock(2)
+    conv = block.module[0]
+    assert len(block.getParameters()) == 2
+    assert block.getParameters()[0] is conv.W and block.getGradParameters()[1] is conv.gradb
+    x = np.random.randn(3, 2, 5, 5)
+    block.forward(x)
+    block.backward(x, np.ones_like(x))
+    before = conv.W.copy()
+    E.adam_optimizer([block.getParameters()], [block.getGradParameters()],
+                     {"learning_rate": 0.1, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}, {})
+    assert not np.allclose(conv.W, before)
+
+
+@pytest.mark.slow
+def test_reference_passes_the_mnist_check():
+    result = Grader(load_assignment("extended")).grade(load_submission(SOLUTION),
+                                                       only=["MNIST"])
+    mnist = result.components[-1]
+    assert mnist.name == "MNIST" and mnist.score == mnist.max_score, mnist.checks[0].message
+    assert mnist.extra["accuracy"] >= mnist.extra["threshold"]
