@@ -99,14 +99,17 @@ class Grader:
 
     def grade(self, submission: Submission, only: list[str] | None = None) -> GradeResult:
         started = time.monotonic()
-        # Importing PyTorch takes seconds: overlap it with starting the worker.
-        threading.Thread(target=warm_up_references, daemon=True).start()
+        # Importing PyTorch takes seconds: overlap it with starting the worker and loading
+        # the submission, and finish it before the first check's clock starts.
+        warm_up = threading.Thread(target=warm_up_references, daemon=True)
+        warm_up.start()
         limits = self._limits()
         with Worker(limits, hidden=self._hidden(submission)) as worker:
             session = Session(worker, self.assignment.check_timeout,
                               budget_deadline=started + limits.submission_timeout,
                               budget=limits.submission_timeout)
             run = _Run(self, submission, session)
+            warm_up.join()
             components = run.components([c for c in self.assignment.components
                                          if only is None or c.name in only])
             if self.mnist and self.assignment.mnist and (only is None or "MNIST" in only):
@@ -163,7 +166,7 @@ class _Run:
                 continue
             try:
                 info = self.session.load([cell], sub.filename, [label], append=loaded,
-                                         timeout=self.grader.load_timeout or self.assignment.load_timeout)
+                                         timeout=self._load_timeout())
             except WorkerFailure as exc:
                 what = "the module's top-level code" if sub.kind == "py" else label
                 self.skipped_cells[i] = (f"{what} was skipped: {exc} (keep long-running code "
@@ -182,6 +185,9 @@ class _Run:
         if first or not self.load_errors:
             self.load_errors = errors + list(self.skipped_cells.values())
             self.notes = list(sub.dropped) + self.load_errors
+
+    def _load_timeout(self) -> float:
+        return self.grader.load_timeout or self.assignment.load_timeout
 
     def ensure_worker(self) -> None:
         if not self.session.worker.alive():

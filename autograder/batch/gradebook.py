@@ -1,0 +1,64 @@
+"""``grades.csv``: one row per student, ready for a spreadsheet or an LMS import."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from autograder.batch.records import Record, write_atomic
+from autograder.spec import Assignment
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def component_names(assignment: Assignment, mnist: bool) -> list[str]:
+    names = [c.name for c in assignment.components]
+    return names + (["MNIST"] if mnist and assignment.mnist else [])
+
+
+def rows(records: list[Record], assignment: Assignment, mnist: bool) -> list[dict[str, str]]:
+    names = component_names(assignment, mnist)
+    out = []
+    for record in records:
+        scores = {c["name"]: c["score"] for c in (record.result or {}).get("components", [])}
+        graded = record.result is not None
+        for student in record.students:
+            row = {"id": student.id, "name": student.name, "email": student.email,
+                   "total": _num(record.score) if graded else "",
+                   "max_score": _num(record.result["max_score"]) if graded else ""}
+            row.update({n: _num(scores[n]) if n in scores else "" for n in names})
+            row.update(status=record.status, message=record.message, submission=record.source)
+            out.append(row)
+    return sorted(out, key=lambda r: r["id"])
+
+
+def write_csv(records: list[Record], path: Path, assignment: Assignment, mnist: bool) -> None:
+    table = rows(records, assignment, mnist)
+    fields = ["id", "name", "email", "total", "max_score", *component_names(assignment, mnist),
+              "status", "message", "submission"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields)
+    writer.writeheader()
+    for row in table:
+        writer.writerow({k: _safe_cell(v) for k, v in row.items()})
+    write_atomic(path, buffer.getvalue())
+
+
+def _num(value: float) -> str:
+    return f"{float(value):g}"
+
+
+def _safe_cell(value: str) -> str:
+    """Names and messages come from students: never let a spreadsheet run them as formulas."""
+    if value and value.startswith(FORMULA_START) and not _is_number(value):
+        return "'" + value
+    return value
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True

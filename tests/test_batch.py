@@ -1,0 +1,301 @@
+"""``nngrade grade-batch``: layouts, bad inputs as rows, resuming after SIGKILL, dask, similarity.
+
+Grading uses a cut-down assignment (three components of ``modules``) so that each submission
+takes a second or two: the batch machinery is what is under test, not the checks.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from batch_independent import independent_solution, renamed_copy
+
+from autograder.batch import BatchOptions, run_batch
+from autograder.batch import similarity as sim
+from autograder.batch.inputs import InputError, discover
+from autograder.spec import ASSIGNMENTS_DIR, REPO_ROOT
+
+SOLUTION = (REPO_ROOT / "solutions" / "modules.py").read_text()
+PARTIAL = (REPO_ROOT / "examples" / "student_partial.py").read_text()  # Linear has a bug
+KEPT = ("Module", "Linear", "ReLU")  # 2 + 11 + 3 points
+HOSTILE = SOLUTION.replace("        self.output = np.maximum(input, 0)\n",
+                           "        while True:\n            pass\n")
+METADATA = """\
+submission_101:
+  :submitters:
+  - :name: Alice Martin
+    :sid: '1001'
+    :email: alice@uni.example
+  - :name: Bob Chen
+    :sid: '1002'
+    :email: bob@uni.example
+  :created_at: 2024-03-01 10:00:00.000000000 -08:00
+  :score: 0.0
+submission_102:
+  :submitters:
+  - :name: Carol Diaz
+    :sid: '1003'
+    :email: carol@uni.example
+  :created_at: 2024-03-01 11:00:00.000000000 -08:00
+submission_103:
+  :submitters:
+  - :name: Dan Evans
+    :email: dan@uni.example
+  :created_at: 2024-03-02 09:30:00.000000000 -08:00
+"""
+
+
+@pytest.fixture(scope="module")
+def small_assignment(tmp_path_factory) -> str:
+    """modules' assignment.toml with only the KEPT components."""
+    text = (ASSIGNMENTS_DIR / "modules" / "assignment.toml").read_text()
+    head, *blocks = text.split("[[components]]")
+    kept = [b for b in blocks if any(f'name = "{name}"\n' in b for name in KEPT)]
+    assert len(kept) == len(KEPT)
+    path = tmp_path_factory.mktemp("assignment") / "assignment.toml"
+    path.write_text(head + "".join("[[components]]" + b for b in kept))
+    return str(path)
+
+
+def options(assignment: str, **kwargs) -> BatchOptions:
+    return BatchOptions(assignment=assignment, jobs=2, mnist=False, **kwargs)
+
+
+def notebook(source: str) -> str:
+    cells = [nbformat.v4.new_markdown_cell("# Homework"), nbformat.v4.new_code_cell(source)]
+    return nbformat.writes(nbformat.v4.new_notebook(cells=cells))
+
+
+def read_csv(path: Path) -> dict[str, dict[str, str]]:
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids)), ids
+    return {r["id"]: r for r in rows}
+
+
+def write_zip(path: Path, files: dict[str, str | bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return path
+
+
+# --- a mixed batch ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory, small_assignment):
+    src = tmp_path_factory.mktemp("mixed")
+    (src / "alice.py").write_text(SOLUTION)
+    (src / "bob.ipynb").write_text(notebook(independent_solution()))
+    (src / "carol.py").write_text(PARTIAL)
+    (src / "dave").mkdir()
+    (src / "dave" / "part1.py").write_text(SOLUTION)
+    (src / "dave" / "part2.py").write_text(SOLUTION)
+    (src / "erin.py").write_text("def broken(:\n")
+    (src / "frank").mkdir()
+    (src / "frank" / "modules.py").write_text(HOSTILE)
+    (src / "frank" / "scratch.py").write_text("print('not this one')\n")
+    (src / "gina.py").write_bytes(b"\xff\xfe\x00 not text")
+    (src / "hank.ipynb").write_text("{not json")
+    (src / "ivan.zip").write_bytes(b"PK\x03\x04 truncated junk")
+    write_zip(src / "jack.zip", {"notes.txt": "I ran out of time", "../../escape.py": "x = 1"})
+    write_zip(src / "kate.zip", {"hw/modules.py": SOLUTION, "__MACOSX/hw/._modules.py": "junk"})
+    out = tmp_path_factory.mktemp("mixed-out")
+    summary = run_batch(src, out, options(small_assignment, check_timeout=4.0),
+                        stream=open(os.devnull, "w"))
+    return summary, out
+
+
+EXPECTED = {  # id: (total, status, words in the message)
+    "alice": ("16", "ok", "all checks passed"),
+    "bob": ("16", "ok", "all checks passed"),
+    "carol": ("13", "ok", "Linear"),
+    "dave": ("", "ambiguous", "part1.py, part2.py"),
+    "erin": ("0", "error", "SyntaxError"),
+    "frank": ("13", "timeout", "ReLU"),
+    "gina": ("", "unreadable", "not UTF-8"),
+    "hank": ("", "unreadable", "not JSON"),
+    "ivan": ("", "unreadable", "zip"),
+    "jack": ("", "missing", "notes.txt"),
+    "kate": ("16", "ok", "all checks passed"),
+}
+
+
+def test_mixed_batch_gives_the_expected_gradebook_results_feedback_and_report(mixed):
+    _, out = mixed
+    rows = read_csv(out / "grades.csv")
+    got = {k: (r["total"], r["status"]) for k, r in rows.items()}
+    assert got == {k: v[:2] for k, v in EXPECTED.items()}
+    for key, (_, _, words) in EXPECTED.items():
+        assert words in rows[key]["message"], (key, rows[key]["message"])
+    assert rows["alice"]["Linear"] == "11" and rows["alice"]["max_score"] == "16"
+    assert rows["frank"]["ReLU"] == "0" and rows["frank"]["Linear"] == "11"
+    assert rows["frank"]["submission"] == "frank/modules.py"  # the expected name wins
+    assert rows["kate"]["submission"] == "kate.zip/hw/modules.py"
+
+    assert sorted(p.stem for p in (out / "results").glob("*.json")) == sorted(EXPECTED)
+    alice = json.loads((out / "results" / "alice.json").read_text())
+    assert {"submission", "assignment", "score", "max_score", "components", "notes"} <= set(alice)
+    assert alice["batch"]["cache"]["sha256"] and alice["batch"]["status"] == "ok"
+    carol = (out / "feedback" / "carol.md").read_text()
+    assert "## What to fix" in carol and "### Linear" in carol
+    assert "resubmit" in (out / "feedback" / "gina.md").read_text().lower()
+    assert not list(out.rglob(".*.tmp"))
+
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 4  # scores, components, causes, slowest
+    for section in ("Scores", "Components", "Most frequent failures", "Slowest submissions",
+                    "Similar submissions", "need a look"):
+        assert section in page, section
+    assert "<script" not in page
+
+
+def test_unchanged_results_are_reused_and_changed_ones_regraded(small_assignment, tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    (src / "alice.py").write_text(SOLUTION)
+    (src / "carol.py").write_text(PARTIAL)
+    quiet = open(os.devnull, "w")
+    first = run_batch(src, out, options(small_assignment), stream=quiet)
+    assert (first.reused, first.graded) == (0, 2)
+    (src / "carol.py").write_text(PARTIAL + "\n# edited\n")
+    again = run_batch(src, out, options(small_assignment), stream=quiet)
+    assert (again.reused, again.graded) == (1, 1)
+    forced = run_batch(src, out, options(small_assignment, force=True), stream=quiet)
+    assert (forced.reused, forced.graded) == (0, 2)
+
+
+# --- Gradescope export, and the same batch on dask ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gradescope_zip(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("gradescope")
+    return write_zip(root / "export.zip", {
+        "assignment_123_export/submission_metadata.yml": METADATA,
+        "assignment_123_export/submission_101/modules.py": SOLUTION,
+        "assignment_123_export/submission_102/modules.ipynb": notebook(renamed_copy(SOLUTION)),
+        "assignment_123_export/submission_103/homework.py": independent_solution(),
+    })
+
+
+@pytest.fixture(scope="module")
+def gradescope(tmp_path_factory, gradescope_zip, small_assignment):
+    out = tmp_path_factory.mktemp("gradescope-out")
+    return run_batch(gradescope_zip, out, options(small_assignment),
+                     stream=open(os.devnull, "w"))
+
+
+def test_gradescope_export_names_every_submitter(gradescope):
+    rows = read_csv(gradescope.out / "grades.csv")
+    assert sorted(rows) == ["1001", "1002", "1003", "dan@uni.example"]
+    assert rows["1002"]["name"] == "Bob Chen" and rows["1002"]["email"] == "bob@uni.example"
+    assert rows["1001"]["total"] == rows["1002"]["total"] == "16"  # one group submission
+    assert {r["status"] for r in rows.values()} == {"ok"}
+    assert rows["1003"]["submission"] == "submission_102/modules.ipynb"
+
+
+def test_similarity_report_ranks_the_planted_copy_first(gradescope):
+    top, *rest = gradescope.pairs
+    assert {top.a, top.b} == {"1001", "1003"} and top.jaccard >= sim.THRESHOLD
+    assert all(p.jaccard < sim.THRESHOLD for p in rest)
+    page = (gradescope.out / "report.html").read_text()
+    assert "1 pair(s) at or above the threshold" in page and "table class=\"diff\"" in page
+
+
+def test_dask_gives_the_same_grades(gradescope, gradescope_zip, small_assignment, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=2,
+                                  dashboard_address=None) as cluster:
+        summary = run_batch(gradescope_zip, tmp_path,
+                            options(small_assignment, dask=cluster.scheduler_address),
+                            stream=open(os.devnull, "w"))
+    assert summary.graded == 3
+
+    def grades(path: Path) -> dict:
+        return {k: {c: v for c, v in r.items() if c != "message"}
+                for k, r in read_csv(path / "grades.csv").items()}
+
+    assert grades(tmp_path) == grades(gradescope.out)
+
+
+# --- never losing work -----------------------------------------------------------------------
+
+
+def test_sigkill_then_rerun_loses_and_duplicates_nothing(small_assignment, tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    for i, text in enumerate([SOLUTION, PARTIAL, independent_solution(), renamed_copy(SOLUTION)]):
+        (src / f"s{i}.py").write_text(text)
+    cmd = [sys.executable, "-m", "autograder", "grade-batch", str(src), "--out", str(out),
+           "--assignment", small_assignment, "--no-mnist", "--jobs", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list((out / "results").glob("*.json")) and time.monotonic() < deadline:
+        assert proc.poll() is None, "the batch ended before it could be killed"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    first = {p.name: p.read_text() for p in (out / "results").glob("*.json")}
+    assert 1 <= len(first) < 4
+    rerun = subprocess.run([*cmd[:-1], "2"], capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{len(first)} up to date" in rerun.stderr
+    results = {p.name: p.read_text() for p in (out / "results").glob("*.json")}
+    assert sorted(results) == [f"s{i}.json" for i in range(4)]
+    assert all(results[name] == text for name, text in first.items())  # not regraded
+    assert sorted(read_csv(out / "grades.csv")) == ["s0", "s1", "s2", "s3"]
+    assert not list(out.rglob(".*.tmp"))
+
+
+# --- inputs and similarity without grading ---------------------------------------------------
+
+
+def test_bad_submissions_argument_is_an_error_not_a_crash(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 junk")
+    for source in ("missing", "notes.txt"):
+        with pytest.raises(InputError):
+            discover(tmp_path / source, tmp_path / "scratch")
+    result = subprocess.run([sys.executable, "-m", "autograder", "grade-batch",
+                             str(tmp_path / "missing"), "--out", str(tmp_path / "o")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "no such file" in result.stderr
+
+
+def test_same_student_with_two_files_is_ambiguous(tmp_path):
+    (tmp_path / "amy.py").write_text("x = 1")
+    (tmp_path / "amy.ipynb").write_text(notebook("x = 1"))
+    (tmp_path / "graded").mkdir()  # the output directory, inside the submissions
+    (entry,) = discover(tmp_path, tmp_path / ".scratch", exclude=tmp_path / "graded")
+    assert (entry.key, entry.status) == ("amy", "ambiguous")
+
+
+def test_similarity_separates_copies_from_independent_work():
+    template = sim.strip_solutions(SOLUTION)
+    codes = {"ref": SOLUTION, "copy": renamed_copy(SOLUTION), "own": independent_solution(),
+             "own_copy": renamed_copy(independent_solution()), "empty": template}
+    pairs = {frozenset((p.a, p.b)): p.jaccard for p in sim.find_pairs(codes, template)}
+    assert pairs[frozenset(("ref", "copy"))] > 0.9
+    assert pairs[frozenset(("own", "own_copy"))] > 0.9
+    assert pairs[frozenset(("ref", "own"))] < sim.THRESHOLD / 2
+    assert not any("empty" in pair for pair in pairs)  # the bare template is nobody's work
+
+
+def test_normalisation_ignores_names_comments_and_docstrings():
+    a = 'def f(x):\n    """Doc."""\n    total = np.sum(x)  # sum\n    return total\n'
+    b = "def g(values):\n\n    s = np.sum(values)\n    return s\n"
+    assert sim.normalise(a) == sim.normalise(b)
+    assert sim.normalise("y = np.sum(x)") != sim.normalise("y = np.mean(x)")
