@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,7 +12,7 @@ from typing import Any
 import autograder.checks  # noqa: F401 - registers the check kinds
 from autograder.checks.base import REGISTRY, Context
 from autograder.compare import CheckFailed
-from autograder.references import warm_up_references
+from autograder.refcache import cache_dir
 from autograder.sandbox import (
     BudgetExhausted,
     Limits,
@@ -99,17 +99,12 @@ class Grader:
 
     def grade(self, submission: Submission, only: list[str] | None = None) -> GradeResult:
         started = time.monotonic()
-        # Importing PyTorch takes seconds: overlap it with starting the worker and loading
-        # the submission, and finish it before the first check's clock starts.
-        warm_up = threading.Thread(target=warm_up_references, daemon=True)
-        warm_up.start()
         limits = self._limits()
         with Worker(limits, hidden=self._hidden(submission)) as worker:
             session = Session(worker, self.assignment.check_timeout,
                               budget_deadline=started + limits.submission_timeout,
                               budget=limits.submission_timeout)
             run = _Run(self, submission, session)
-            warm_up.join()
             components = run.components([c for c in self.assignment.components
                                          if only is None or c.name in only])
             if self.mnist and self.assignment.mnist and (only is None or "MNIST" in only):
@@ -130,6 +125,11 @@ class Grader:
         paths = [self.assignment.path.parent, submission.path.resolve().parent]
         if self.assignment.solution is not None:
             paths.append(self.assignment.solution)
+        cache = cache_dir()  # expected values; created now so that it can be hidden now
+        if cache is not None:
+            with contextlib.suppress(OSError):
+                cache.mkdir(parents=True, exist_ok=True, mode=0o700)
+            paths.append(cache)
         return tuple(str(p) for p in paths)
 
 

@@ -1,16 +1,15 @@
-"""Expected values, computed in the grader process only: PyTorch in float64, or the solution."""
+"""Expected values, computed in the grader process only: PyTorch in float64."""
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import math
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+from autograder.refcache import cached
 from autograder.spec import SPEC_GLOBALS
 
 
@@ -23,11 +22,6 @@ def _torch() -> tuple[ModuleType, ModuleType]:
     return torch, F
 
 
-def warm_up_references() -> None:
-    """Import PyTorch and run one backward pass, so that no check pays for either."""
-    torch_reference("x * x", np.ones(2), {}, {}, grads=True)
-
-
 def torch_reference(expr: str, x: np.ndarray, params: dict[str, np.ndarray],
                     dims: dict[str, Any], target: np.ndarray | None = None,
                     grad_output: np.ndarray | None = None,
@@ -36,8 +30,18 @@ def torch_reference(expr: str, x: np.ndarray, params: dict[str, np.ndarray],
 
     Returns ``{"output": ..., "input": dx, <param>: dparam}`` as float64 arrays.
     ``definitions`` is the assignment's ``[reference] code``: helper functions (e.g. a
-    recurrent network unrolled over time) that expressions may call.
+    recurrent network unrolled over time) that expressions may call. Results are cached
+    (``autograder.refcache``): they depend on these arguments only.
     """
+    return cached(
+        lambda: _evaluate(expr, x, params, dims, target, grad_output, grads, definitions),
+        expr=expr, x=np.asarray(x, dtype=np.float64), params=params, dims=dims,
+        target=target, grad_output=grad_output, grads=grads, definitions=definitions)
+
+
+def _evaluate(expr: str, x: np.ndarray, params: dict[str, np.ndarray], dims: dict[str, Any],
+              target: np.ndarray | None, grad_output: np.ndarray | None, grads: bool,
+              definitions: str) -> dict[str, np.ndarray]:
     torch, F = _torch()
     helpers = _definitions(definitions)
     tx = torch.tensor(np.asarray(x, dtype=np.float64), requires_grad=grads)
@@ -66,12 +70,3 @@ def _definitions(code: str) -> dict[str, Any]:
     if code:
         exec(compile(code, "<assignment reference code>", "exec"), scope)  # noqa: S102
     return scope
-
-
-@functools.lru_cache(maxsize=4)
-def load_solution(path: Path) -> ModuleType:
-    """Import the reference solution (trusted) by path, for stateful references."""
-    spec = importlib.util.spec_from_file_location(f"_nngrade_solution_{abs(hash(path))}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module

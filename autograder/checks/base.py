@@ -81,8 +81,9 @@ class Context:
 
     def reference(self, x, params, dims, target=None, grad_output=None, grads=False,
                   expr: str | None = None) -> dict[str, np.ndarray]:
-        return torch_reference(expr or self.f["reference"], x, params, dims, target,
-                               grad_output, grads, self.definitions)
+        with self.session.paused():  # the grader's own time is not the student's
+            return torch_reference(expr or self.f["reference"], x, params, dims, target,
+                                   grad_output, grads, self.definitions)
 
     def mistakes(self, x, params, dims, target, grad_output, key: str
                  ) -> Callable[[], list[tuple[np.ndarray, str]]]:
