@@ -31,7 +31,8 @@ from autograder.spec import load_assignment
 from autograder.submission import load_submission
 
 REPO = Path(__file__).resolve().parents[1]
-SOLUTION_TEXT = (REPO / "solutions" / "modules.py").read_text()
+SOLUTION = REPO / "solutions" / "modules.py"
+SOLUTION_TEXT = SOLUTION.read_text()
 ASSIGNMENT = load_assignment("modules")
 SCHEMA = json.loads(SCHEMA_PATH.read_text())
 MNIST_POINTS = ASSIGNMENT.mnist["points"]
@@ -122,13 +123,13 @@ def test_bundle_holds_what_gradescope_needs_and_nothing_of_the_students(bundle, 
         requirements = zf.read("requirements.txt").decode().split()
         pyproject = tomllib.loads(zf.read("engine/pyproject.toml").decode())
         setup = zf.read("setup.sh").decode()
-    assert {"setup.sh", "run_autograder", "assignment.toml", "solutions/modules.py",
+    assert {"setup.sh", "run_autograder", "assignment.toml",
             "engine/autograder/gradescope/results.schema.json",
             "engine/autograder/data/mnist/train-images-idx3-ubyte.gz"} <= names
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
     assert not any(part in n for n in names
                    for part in ("__pycache__", "tests/", "examples/", "student_templates"))
-    assert config["solution"] == "solutions/modules.py"
+    assert "solution" not in config and not any(n.startswith("solutions/") for n in names)
     assert config["hidden_visibility"] == "after_published"
     assert "torch==2.13.0" in requirements and any(r.startswith("jsonschema==")
                                                     for r in requirements)
@@ -245,9 +246,9 @@ def test_no_single_readable_file_scores_zero_with_a_message(bundle, tmp_path, fi
     assert says in results["output"]
 
 
-def test_a_link_to_the_reference_solution_is_not_graded(bundle, tmp_path):
+def test_a_link_to_grader_files_is_not_graded(bundle, tmp_path):
     root = lay_out(bundle, tmp_path / "autograder", {})
-    (root / "submission" / "modules.py").symlink_to(root / "source/solutions/modules.py")
+    (root / "submission" / "modules.py").symlink_to(SOLUTION)
     results, _ = run(root)
     assert results["score"] == 0 and "modules.py (a link, ignored)" in results["output"]
 

@@ -7,7 +7,6 @@ Layout of the zip (Gradescope unpacks it into ``/autograder/source``)::
     requirements.txt       exact versions of the engine's dependencies, as tested here
     engine/                the ``autograder`` package (MNIST data included) and a pyproject.toml
     assignment.toml        the full assignment configuration, hidden checks included
-    solutions/<file>       the reference solution (grader side only)
     nngrade-bundle.json    what run_autograder needs to know: the files above, visibility
 
 Nothing of the student bundle goes in: no templates, examples or tests. The zip is
@@ -73,11 +72,6 @@ def bundle_files(assignment: Assignment, hidden_visibility: str,
     }
     config = {"assignment": "assignment.toml", "hidden_visibility": hidden_visibility,
               "engine_version": engine_version()}
-    if assignment.solution is not None:
-        if not assignment.solution.is_file():
-            raise BundleError(f"the reference solution {assignment.solution} does not exist")
-        config["solution"] = f"solutions/{assignment.solution.name}"
-        files[config["solution"]] = (assignment.solution.read_bytes(), 0o644)
     files[CONFIG_NAME] = ((json.dumps(config, indent=2) + "\n").encode(), 0o644)
     files.update(engine_files())
     return files

@@ -24,8 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "gradescope", help="build a Gradescope autograder zip",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Build the zip to upload as a Gradescope programming assignment's "
-                    "autograder: the engine, the full assignment (hidden checks included) and "
-                    "the reference solution, graded per submission by run_autograder.")
+                    "autograder: the engine and the full assignment (hidden checks included); "
+                    "run_autograder grades each submission with it.")
     parser.add_argument("--assignment", default="modules",
                         help="assignment name or path to its assignment.toml (default: modules)")
     parser.add_argument("-o", "--output", default="autograder.zip", type=Path,

@@ -62,7 +62,7 @@ def secure_results_dir(root: Path) -> Path:
     results.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
         # Student code runs as an unprivileged user (autograder.sandbox): it can neither write
-        # the results nor read the hidden configuration and the reference solution.
+        # the results nor read the hidden configuration.
         os.chown(results, 0, 0)
         os.chmod(results, 0o755)
         if (root / "source").is_dir():
@@ -127,10 +127,8 @@ def grade_submission(assignment: Assignment, submission: Any, shown: str, visibi
 
 
 def bundled_assignment(source: Path, config: dict[str, Any]) -> Assignment:
-    """The hidden assignment, its reference solution found inside the bundle."""
-    assignment = load_assignment(source / config["assignment"])
-    solution = config.get("solution")
-    return dataclasses.replace(assignment, solution=source / solution if solution else None)
+    """The hidden assignment; grading needs no reference solution, so none is bundled."""
+    return dataclasses.replace(load_assignment(source / config["assignment"]), solution=None)
 
 
 def find_submissions(directory: Path) -> tuple[list[Path], list[str]]:
@@ -144,7 +142,7 @@ def find_submissions(directory: Path) -> tuple[list[Path], list[str]]:
         rel = path.relative_to(directory)
         if any(part.startswith(".") or part in IGNORED_PARTS for part in rel.parts):
             continue
-        # A link could point at the reference solution, which this (root) process can read.
+        # A link could point at grader files, which this (root) process can read.
         if path.is_symlink() or not path.resolve().is_relative_to(top):
             others.append(f"{rel.as_posix()} (a link, ignored)")
         elif path.is_file():
