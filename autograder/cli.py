@@ -7,12 +7,15 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from autograder.isolation import SandboxError
 from autograder.spec import SpecError, load_assignment
 from autograder.submission import SubmissionError, load_submission
 
 # Each module defines ``register(subparsers)``, which adds its subcommand and sets
 # ``func=<callable(args) -> int>`` as the parser default. Add a new command here.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("autograder.check_cmd", "autograder.release",
+                                     "autograder.gradescope.command",
+                                     "autograder.versus.command", "autograder.batch.cli")
 
 EPILOG = """examples:
   nngrade grade examples/student_partial.py
@@ -70,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SubmissionError, SpecError) as exc:
+    except (SubmissionError, SpecError, SandboxError) as exc:
         print(f"nngrade: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into `head`

@@ -1051,12 +1051,11 @@ def adam_optimizer(variables, gradients, config, state):
             # BEGIN SOLUTION
             beta1, beta2, t = config["beta1"], config["beta2"], state["t"]
             lr_t = config["learning_rate"] * np.sqrt(1 - beta2**t) / (1 - beta1**t)
-            np.add(beta1 * var_first_moment, (1 - beta1) * current_grad, out=var_first_moment)
-            np.add(
-                beta2 * var_second_moment,
-                (1 - beta2) * current_grad**2,
-                out=var_second_moment,
-            )
+            lr_t = float(lr_t)  # a NumPy float64 scalar would make float32 steps float64
+            var_first_moment *= beta1
+            var_first_moment += (1 - beta1) * current_grad
+            var_second_moment *= beta2
+            var_second_moment += (1 - beta2) * np.square(current_grad)
             step = lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
             current_var -= step
             # END SOLUTION
@@ -1117,12 +1116,24 @@ class Conv2d(Module):
         """
         # BEGIN SOLUTION
         pad = self.kernel_size // 2
-        padded = np.pad(input, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+        # im2col, channel-major: pad as (in, n, h, w), then copy the k * k shifted (n, h, w)
+        # blocks once into cols (in, k, k, n, h, w). The copies are long and contiguous, and
+        # windows, cols viewed as (n, in, h, w, k, k), is laid out exactly as tensordot
+        # contracts it: one matrix product, no further copy.
+        padded = np.pad(input.transpose(1, 0, 2, 3), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
         windows = np.lib.stride_tricks.sliding_window_view(
             padded, (self.kernel_size, self.kernel_size), axis=(2, 3)
         )
+        cols = np.ascontiguousarray(windows.transpose(0, 4, 5, 1, 2, 3))
+        windows = cols.transpose(3, 0, 4, 5, 1, 2)
+        self._windows = (input, windows)  # for accGradParameters
         out = np.tensordot(windows, self.W, axes=([1, 4, 5], [1, 2, 3]))  # (n, h, w, out)
-        self.output = out.transpose(0, 3, 1, 2) + self.b[:, None, None]
+        # The bias is added into channel-major memory, (out, n, h, w): ReLU, MaxPool2d and
+        # the backward pass then work on whole channel planes.
+        batch, h, w, _ = out.shape
+        output = np.empty((self.out_channels, batch, h, w), np.result_type(out, self.b))
+        self.output = output.transpose(1, 0, 2, 3)
+        np.add(out.transpose(0, 3, 1, 2), self.b[:, None, None], out=self.output)
         # END SOLUTION
         return self.output
 
@@ -1147,13 +1158,19 @@ class Conv2d(Module):
         """
         # BEGIN SOLUTION
         pad = self.kernel_size // 2
-        padded = np.pad(gradOutput, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-        windows = np.lib.stride_tricks.sliding_window_view(
-            padded, (self.kernel_size, self.kernel_size), axis=(2, 3)
-        )
+        k = self.kernel_size
         flipped = self.W[:, :, ::-1, ::-1]
-        grad = np.tensordot(windows, flipped, axes=([1, 4, 5], [0, 2, 3]))  # (n, h, w, in)
-        self.gradInput = grad.transpose(0, 3, 1, 2)
+        # col2im: output pixel (y, x) sends its gradient back to the inputs it read,
+        # (y + i - pad, x + j - pad), through W[..., i, j] = flipped[..., k-1-i, k-1-j]. One
+        # matrix product gives every contribution, k * k shifted adds place them: in * k * k
+        # values per pixel, where the windows of the padded gradOutput copy out * k * k.
+        cols = np.tensordot(flipped, gradOutput, axes=([0], [1]))  # (in, k, k, n, h, w)
+        _, _, _, batch, h, w = cols.shape
+        padded = np.zeros((self.in_channels, batch, h + 2 * pad, w + 2 * pad), cols.dtype)
+        for i in range(k):
+            for j in range(k):
+                padded[:, :, k - 1 - i:k - 1 - i + h, k - 1 - j:k - 1 - j + w] += cols[:, i, j]
+        self.gradInput = padded[:, :, pad:pad + h, pad:pad + w].transpose(1, 0, 2, 3)
         # END SOLUTION
         return self.gradInput
 
@@ -1173,10 +1190,12 @@ class Conv2d(Module):
         """
         # BEGIN SOLUTION
         pad = self.kernel_size // 2
-        padded = np.pad(input, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-        windows = np.lib.stride_tricks.sliding_window_view(
-            padded, (self.kernel_size, self.kernel_size), axis=(2, 3)
-        )
+        forward_input, windows = getattr(self, "_windows", (None, None))
+        if input is not forward_input:  # not the input of the last forward pass
+            padded = np.pad(input, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            windows = np.lib.stride_tricks.sliding_window_view(
+                padded, (self.kernel_size, self.kernel_size), axis=(2, 3)
+            )
         self.gradW[...] = np.tensordot(gradOutput, windows, axes=([0, 2, 3], [0, 2, 3]))
         self.gradb[...] = gradOutput.sum(axis=(0, 2, 3))
         # END SOLUTION
@@ -1230,10 +1249,18 @@ class MaxPool2d(Module):
         batch, channels, h, w = input.shape
         k = self.kernel_size
         assert h % k == 0 and w % k == 0, (input.shape, k)
-        windows = input.reshape(batch, channels, h // k, k, w // k, k)
-        windows = windows.transpose(0, 1, 2, 4, 3, 5).reshape(batch, channels, h // k, w // k, -1)
+        # windows[..., i * k + j] = input[:, :, i::k, j::k]: k * k strided views, each copied
+        # whole (a reshape-and-transpose copy would move k floats at a time).
+        windows = np.empty((batch, channels, h // k, w // k, k * k), input.dtype)
+        for i in range(k):
+            for j in range(k):
+                windows[..., i * k + j] = input[:, :, i::k, j::k]
         self.max_indices = windows.argmax(axis=-1)
-        self.output = np.take_along_axis(windows, self.max_indices[..., None], axis=-1)[..., 0]
+        # The maximum from the same views, kept in the input's memory order.
+        self.output = input[:, :, ::k, ::k].copy(order="K")
+        for i in range(k):
+            for j in range(k):
+                np.maximum(self.output, input[:, :, i::k, j::k], out=self.output)
         # END SOLUTION
         return self.output
 
@@ -1259,9 +1286,14 @@ class MaxPool2d(Module):
         # BEGIN SOLUTION
         batch, channels, h, w = input.shape
         k = self.kernel_size
-        one_hot = self.max_indices[..., None] == np.arange(k * k)
-        grad_windows = one_hot * gradOutput[..., None]
-        grad_windows = grad_windows.reshape(batch, channels, h // k, w // k, k, k)
+        # Each window's gradient goes to its argmax, written into the strided views of an
+        # input-shaped buffer (empty_like keeps the input's memory order).
+        grad = np.empty_like(input, dtype=gradOutput.dtype)
+        grad = grad.reshape(batch, channels, h // k, k, w // k, k)
+        for i in range(k):
+            for j in range(k):
+                np.multiply(gradOutput, self.max_indices == i * k + j, out=grad[:, :, :, i, :, j])
+        grad_windows = grad.transpose(0, 1, 2, 4, 3, 5)  # (batch, channels, h/k, w/k, k, k)
         self.gradInput = grad_windows.transpose(0, 1, 2, 4, 3, 5).reshape(input.shape)
         # END SOLUTION
         return self.gradInput

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -50,6 +50,47 @@ def _to_float(xb: np.ndarray) -> np.ndarray:
     return out
 
 
+def _layers(net: Any) -> list[Any]:
+    """The leaf modules of ``net``, descending into containers that keep ``modules``."""
+    children = getattr(net, "modules", None)
+    if not isinstance(children, list):
+        return [net]
+    return [leaf for child in children for leaf in _layers(child)]
+
+
+def _cast_parameters(net: Any, dtype: np.dtype) -> None:
+    """Rebind each layer attribute that holds a float parameter or gradient array to a
+    ``dtype`` copy: a network created in float64 would upcast every float32 batch."""
+    for layer in _layers(net):
+        arrays = {id(a) for a in [*layer.getParameters(), *layer.getGradParameters()]
+                  if isinstance(a, np.ndarray) and a.dtype.kind == "f"}
+        for name, value in list(vars(layer).items()):
+            if id(value) in arrays and value.dtype != dtype:
+                setattr(layer, name, value.astype(dtype))
+
+
+def _set_parameters(net: Any, init_params: Sequence[Sequence[Any]]) -> None:
+    """Copy the grader's initial values into the arrays of ``getParameters()``, in place."""
+    layers = net.getParameters()
+    if len(layers) != len(init_params):
+        raise ValueError(f"getParameters() lists {len(layers)} layers, the initial values "
+                         f"{len(init_params)}")
+    for i, (params, values) in enumerate(zip(layers, init_params, strict=True)):
+        if len(params) != len(values):
+            raise ValueError(f"layer {i}: getParameters() has {len(params)} arrays, the "
+                             f"initial values {len(values)}")
+        for j, (param, value) in enumerate(zip(params, values, strict=True)):
+            if np.shape(param) != np.shape(value):
+                raise ValueError(f"layer {i} parameter {j}: shape {np.shape(param)}, the "
+                                 f"initial value has shape {np.shape(value)}")
+            np.copyto(param, value, casting="same_kind")
+
+
+def _parameter_dtypes(net: Any) -> list[str]:
+    found = {str(np.asarray(p).dtype) for params in net.getParameters() for p in params}
+    return sorted(found)
+
+
 def _class_scores(pred: Any, n: int, where: str) -> np.ndarray:
     pred = np.asarray(pred)
     if pred.ndim != 2 or pred.shape[0] != n:
@@ -79,6 +120,15 @@ def train_and_predict(ns: Mapping[str, Any], cfg: Mapping[str, Any], x_train: np
     ``batches_done``. ``cfg["time_budget"]`` (seconds, optional) bounds the training loop:
     a batch is not started if the mean batch time so far says it would end past the
     budget. Exceptions from student code propagate to the caller.
+
+    Options for ``nngrade compare`` (all optional): ``dtype`` ("float32") casts the
+    network's float parameters and gradients after construction; ``init_params`` (one list
+    of arrays per layer, as ``getParameters()`` nests them) is copied into the parameters
+    in place; ``lr_decay`` multiplies ``optimizer_config["learning_rate"]`` by itself
+    after every epoch; ``eval_each_epoch`` adds ``epoch_predictions`` (test predictions after each
+    complete epoch), ``batch_losses`` (float32, every minibatch) and ``parameter_dtypes``.
+    Always added: ``epoch_seconds`` and ``epoch_cpu_seconds`` (wall and process CPU time
+    of each epoch's training, evaluation excluded).
     """
     start = time.perf_counter()
     input_shape = cfg.get("input_shape")
@@ -92,6 +142,10 @@ def train_and_predict(ns: Mapping[str, Any], cfg: Mapping[str, Any], x_train: np
     # Student initialisers (and Dropout masks) draw from the global numpy RNG.
     np.random.seed(seed)
     net = build_network(ns, cfg)
+    if cfg.get("dtype"):
+        _cast_parameters(net, np.dtype(cfg["dtype"]))
+    if cfg.get("init_params") is not None:
+        _set_parameters(net, cfg["init_params"])
     criterion = _lookup(ns, cfg["criterion"], "criterion")()
     optimizer = _lookup(ns, cfg["optimizer"], "optimizer")
     opt_config = dict(cfg.get("optimizer_config", {}))
@@ -101,7 +155,13 @@ def train_and_predict(ns: Mapping[str, Any], cfg: Mapping[str, Any], x_train: np
     epochs = int(cfg.get("epochs", 1))
     batch_size = int(cfg.get("batch_size", 128))
     budget = cfg.get("time_budget")
+    lr_decay = cfg.get("lr_decay")
+    eval_each_epoch = bool(cfg.get("eval_each_epoch"))
     epoch_losses: list[float] = []
+    epoch_seconds: list[float] = []
+    epoch_cpu_seconds: list[float] = []
+    epoch_predictions: list[np.ndarray] = []
+    batch_losses: list[float] = []
     train_accuracy = math.nan
     stopped_early = False
     epochs_done = batches_done = 0
@@ -109,6 +169,7 @@ def train_and_predict(ns: Mapping[str, Any], cfg: Mapping[str, Any], x_train: np
 
     net.train()
     for epoch in range(epochs):
+        epoch_start, epoch_cpu_start = time.perf_counter(), time.process_time()
         order = order_rng.permutation(len(x_train))
         losses: list[float] = []
         correct = seen = 0
@@ -137,15 +198,30 @@ def train_and_predict(ns: Mapping[str, Any], cfg: Mapping[str, Any], x_train: np
             correct += int(np.sum(np.argmax(scores, axis=1) == y_train[idx]))
             seen += len(idx)
             batches_done += 1
+        epoch_seconds.append(time.perf_counter() - epoch_start)
+        epoch_cpu_seconds.append(time.process_time() - epoch_cpu_start)
+        batch_losses.extend(losses)
         if losses:
             epoch_losses.append(float(np.mean(losses)))
             train_accuracy = correct / seen
         if stopped_early:
             break
         epochs_done += 1
+        if lr_decay is not None:
+            opt_config["learning_rate"] *= float(lr_decay)
+        if eval_each_epoch:
+            net.evaluate()
+            epoch_predictions.append(predict(net, x_test))
+            net.train()
 
-    net.evaluate()
-    predictions = predict(net, x_test)
+    if epoch_predictions and not stopped_early:
+        predictions = epoch_predictions[-1]  # the network has not changed since
+    else:
+        net.evaluate()
+        predictions = predict(net, x_test)
+    extra = {"epoch_predictions": epoch_predictions,
+             "batch_losses": np.asarray(batch_losses, dtype=np.float32),
+             "parameter_dtypes": _parameter_dtypes(net)} if eval_each_epoch else {}
     return {
         "predictions": predictions,
         "epoch_losses": epoch_losses,
@@ -154,4 +230,7 @@ def train_and_predict(ns: Mapping[str, Any], cfg: Mapping[str, Any], x_train: np
         "stopped_early": stopped_early,
         "epochs_done": epochs_done,
         "batches_done": batches_done,
+        "epoch_seconds": epoch_seconds,
+        "epoch_cpu_seconds": epoch_cpu_seconds,
+        **extra,
     }

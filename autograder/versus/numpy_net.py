@@ -1,0 +1,81 @@
+"""The NumPy side: the submission (or the reference solution, loaded as a submission) trained
+by ``train_and_predict`` inside the sandboxed worker. Nothing from it is imported here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograder.sandbox import Limits, Session, StudentError, Worker, WorkerFailure
+from autograder.spec import Assignment
+from autograder.submission import Submission
+from autograder.versus.archs import Arch
+
+
+class CompareError(Exception):
+    """The NumPy side could not be trained; the message says why."""
+
+
+def _names(arch: Arch) -> list[str]:
+    return list(dict.fromkeys(["Sequential", *(layer[0] for layer in arch.layers),
+                               arch.criterion, arch.optimizer]))
+
+
+def _rename(assignment: Assignment, defined: set[str], arch: Arch) -> dict[str, str]:
+    """Each component name the network needs -> the name the submission defines it under."""
+    found, missing = {}, []
+    for name in _names(arch):
+        try:
+            candidates = assignment.component(name).names
+        except KeyError:
+            candidates = (name,)
+        match = next((n for n in candidates if n in defined), None)
+        if match is None:
+            missing.append(name)
+        found[name] = match
+    if missing:
+        raise CompareError(f"the submission does not define {', '.join(missing)}")
+    return found
+
+
+def worker_config(arch: Arch, rename: dict[str, str], epochs: int,
+                  init: list[list[np.ndarray]]) -> dict[str, Any]:
+    cfg = arch.worker_config()
+    return {**cfg, "container": rename["Sequential"], "criterion": rename[arch.criterion],
+            "optimizer": rename[arch.optimizer],
+            "layers": [[rename[name], *args] for name, *args in arch.layers],
+            "epochs": epochs, "dtype": "float32", "init_params": init,
+            "eval_each_epoch": True}
+
+
+def train(submission: Submission, assignment: Assignment, arch: Arch,
+          init: list[list[np.ndarray]], x_train: np.ndarray, y_train: np.ndarray,
+          x_test: np.ndarray, seed: int, epochs: int, threads: int,
+          timeout: float) -> dict[str, Any]:
+    """Load the submission in a fresh worker and train; returns ``train_and_predict``'s
+    dict. Raises ``CompareError`` if the code does not load, lacks a layer, or fails."""
+    limits = Limits(threads=threads, forbidden_imports=assignment.forbidden_imports,
+                    cpu_seconds=int(timeout * threads) + 60)
+    with Worker(limits) as worker:
+        session = Session(worker)
+        labels = [submission.filename] * len(submission.cells)
+        try:
+            info = session.load(submission.cells, submission.filename, labels,
+                                timeout=assignment.load_timeout)
+            errors = [f"{e['error']['type']}: {e['error']['message']}" for e in info["errors"]]
+            if errors:
+                raise CompareError(f"{submission.filename} raised {'; '.join(errors)}")
+            cfg = worker_config(arch, _rename(assignment, set(info["names"]), arch), epochs,
+                                init)
+            return session.train(timeout=timeout, cfg=cfg, x_train=_flat(x_train),
+                                 y_train=np.ascontiguousarray(y_train), seed=seed,
+                                 x_test=_flat(x_test))
+        except StudentError as exc:
+            raise CompareError(f"training raised {exc.short()}") from None
+        except WorkerFailure as exc:
+            raise CompareError(f"the worker failed: {exc}") from None
+
+
+def _flat(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x.reshape(len(x), -1))

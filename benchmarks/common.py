@@ -1,0 +1,121 @@
+"""Shared helpers of the benchmark scripts: what the machine runs, and robust summaries.
+
+Figures on a shared machine: every script measures ratios within one run, interleaves the
+two sides, repeats and prints the median (and the spread). With one thread, process CPU
+time is also printed: it counts the work done, not the time other jobs held the cores.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+_CORENAME = ("openblas_get_corename", "scipy_openblas_get_corename64_",
+             "scipy_openblas_get_corename")
+_SET_THREADS = ("openblas_set_num_threads", "scipy_openblas_set_num_threads64_",
+                "scipy_openblas_set_num_threads")
+
+
+def own_session() -> None:
+    """Run the script in its own session. On Linux each session is a scheduling group
+    (autogroup): the sandboxed worker gets one of its own, and a benchmark left in the shell's
+    group would share its CPU with everything else started from that shell."""
+    if os.environ.get("NNGRADE_BENCH_SESSION"):
+        return
+    env = {**os.environ, "NNGRADE_BENCH_SESSION": "1"}
+    child = subprocess.Popen([sys.executable, *sys.argv], env=env, start_new_session=True)
+    try:
+        sys.exit(child.wait())
+    except KeyboardInterrupt:  # the child is in another session: Ctrl-C does not reach it
+        child.kill()
+        sys.exit(130)
+
+
+def _openblas_libs() -> list[ctypes.CDLL]:
+    import numpy  # noqa: F401 - loads its OpenBLAS
+
+    paths = {line.split()[-1] for line in Path("/proc/self/maps").read_text().splitlines()
+             if "openblas" in line.lower() and line.split()[-1].startswith("/")}
+    return [ctypes.CDLL(path) for path in sorted(paths)]
+
+
+def pin_threads(n: int) -> None:
+    """BLAS threads of this process (the worker gets ``Limits.threads``), set at run time."""
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(n)  # for processes started from here
+    for lib in _openblas_libs():
+        for symbol in _SET_THREADS:
+            func = getattr(lib, symbol, None)
+            if func is not None:
+                func(ctypes.c_int(n))
+                break
+
+
+def _openblas_corename() -> str:
+    """The kernel OpenBLAS picked (``Haswell``, ``Zen``...), via threadpoolctl if installed."""
+    try:
+        from threadpoolctl import threadpool_info
+
+        found = [f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
+                 f"({i.get('num_threads')} threads)" for i in threadpool_info()
+                 if i.get("user_api") == "blas"]
+        if found:
+            return "; ".join(found) + " [threadpoolctl]"
+    except ImportError:
+        pass
+    for lib in _openblas_libs():
+        for symbol in _CORENAME:
+            func = getattr(lib, symbol, None)
+            if func is not None:
+                func.restype = ctypes.c_char_p
+                return f"OpenBLAS kernel {func().decode()} ({Path(lib._name).name}) [ctypes]"
+    return "unknown BLAS (no OpenBLAS found; install threadpoolctl to see more)"
+
+
+def describe_machine() -> str:
+    import numpy as np
+
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in
+                     Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or "unknown CPU"
+    env = ", ".join(f"{k}={os.environ[k]}" for k in BLAS_ENV if k in os.environ) or "none set"
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path(
+        "/proc/loadavg").exists() else "?"
+    lines = [f"machine: {model}, {os.cpu_count()} cores, load average {load}",
+             f"python {platform.python_version()}, numpy {np.__version__}; "
+             f"{_openblas_corename()}",
+             f"BLAS environment: {env}"]
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        backends = [name for name, on in (("oneDNN", torch.backends.mkldnn.is_available()),
+                                          ("MKL", torch.backends.mkl.is_available())) if on]
+        lines.append(f"torch {torch.__version__} ({' + '.join(backends) or 'no MKL/oneDNN'})")
+    return "\n".join(lines)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def spread(values: list[float], fmt: str = "{:.2f}") -> str:
+    """``median [min-max] (n)``."""
+    return (f"{fmt.format(median(values))} [{fmt.format(min(values))}-"
+            f"{fmt.format(max(values))}] (n={len(values)})")
+
+
+def verdict(value: float, target: float, smaller_is_better: bool = True) -> str:
+    met = value <= target if smaller_is_better else value >= target
+    return "meets target" if met else "MISSES target"

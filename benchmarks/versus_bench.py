@@ -1,0 +1,117 @@
+"""NumPy (reference solution, in the sandboxed worker) against PyTorch: time per epoch.
+
+    .venv/bin/python benchmarks/versus_bench.py                  # MLP and CNN, 1 and 2 threads
+    .venv/bin/python benchmarks/versus_bench.py --arch cnn --threads 1 --repeats 7
+    .venv/bin/python benchmarks/versus_bench.py --accuracy       # + full compare runs (long)
+
+Each repeat trains one partial epoch (--batches minibatches of 128, the same images, order
+and initial parameters) on each side, NumPy first, then PyTorch, so both see the same load;
+the figure is the median of the per-repeat ratios. Targets (issue 7): MLP <= 0.7x, CNN <=
+1.3x. ``--accuracy`` runs ``nngrade compare``'s defaults (full MNIST) and checks the test
+accuracy targets: MLP >= 98 %, CNN >= 98.5 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from common import REPO, describe_machine, own_session, spread, verdict
+
+from autograder.mnist import load_mnist
+from autograder.spec import load_assignment
+from autograder.submission import load_submission
+from autograder.versus import numpy_net, torch_net
+from autograder.versus.archs import ARCHS, initial_parameters
+
+TIME_TARGETS = {"mlp": 0.7, "cnn": 1.3}
+ACCURACY_TARGETS = {"mlp": 0.98, "cnn": 0.985}
+
+
+def _one_pair(arch: str, threads: int, batches: int, seed: int) -> dict[str, float]:
+    spec = ARCHS[arch]
+    assignment = load_assignment("modules")
+    x_train, y_train = load_mnist("train")
+    x_test, _ = load_mnist("test")
+    n = batches * spec.batch_size
+    args = (initial_parameters(spec.layers, seed), x_train[:n], y_train[:n], x_test[:100], seed,
+            1, threads)
+    np_reply = numpy_net.train(load_submission(assignment.solution), assignment, spec, *args,
+                               timeout=1200)
+    torch_reply = torch_net.train(spec, *args)
+    return {"wall": np_reply["epoch_seconds"][0] / torch_reply["epoch_seconds"][0],
+            "cpu": np_reply["epoch_cpu_seconds"][0] / torch_reply["epoch_cpu_seconds"][0],
+            "numpy_ms": 1e3 * np_reply["epoch_seconds"][0] / batches,
+            "torch_ms": 1e3 * torch_reply["epoch_seconds"][0] / batches,
+            "numpy_cpu_ms": 1e3 * np_reply["epoch_cpu_seconds"][0] / batches,
+            "torch_cpu_ms": 1e3 * torch_reply["epoch_cpu_seconds"][0] / batches}
+
+
+def time_ratios(arch: str, threads: int, batches: int, repeats: int) -> None:
+    pairs = [_one_pair(arch, threads, batches, seed) for seed in range(repeats)]
+    column = {key: [p[key] for p in pairs] for key in pairs[0]}
+    target = TIME_TARGETS[arch]
+    print(f"\n{arch.upper()} {ARCHS[arch].description}\n  threads={threads}, {batches} batches "
+          f"of {ARCHS[arch].batch_size} per run, {repeats} runs per side, interleaved")
+    print(f"  NumPy ms/batch   wall {spread(column['numpy_ms'])}  CPU "
+          f"{spread(column['numpy_cpu_ms'])}")
+    print(f"  PyTorch ms/batch wall {spread(column['torch_ms'])}  CPU "
+          f"{spread(column['torch_cpu_ms'])}")
+    wall = sorted(column["wall"])[len(pairs) // 2]
+    print(f"  time per epoch NumPy/PyTorch: wall {spread(column['wall'])}x, "
+          f"CPU {spread(column['cpu'])}x  (target <= {target}x: {verdict(wall, target)})")
+    if threads > 1:
+        print("  (CPU time with 2 threads counts both threads, spinning included: read the "
+              "wall ratio)")
+
+
+def accuracy(arch: str, threads: int, out: Path) -> None:
+    from autograder.versus.command import compare, report
+
+    args = argparse.Namespace(assignment="modules", submission=None, epochs=None,
+                              train_size=None, test_size=None, seed=0, timeout=None,
+                              threads=threads)
+    start = time.perf_counter()
+    numpy_side, torch_side = compare(ARCHS[arch], args)
+    title = (f"{arch.upper()}: nngrade compare --arch {arch} --threads {threads} "
+             f"({ARCHS[arch].epochs} epochs, full MNIST)")
+    print()
+    report.render_table(title, numpy_side, torch_side, sys.stdout)
+    out.mkdir(parents=True, exist_ok=True)
+    report.plot_curves(f"{ARCHS[arch].description}\n{title}", [numpy_side, torch_side],
+                       out / f"{arch}_curves.png")
+    target = ACCURACY_TARGETS[arch]
+    print(f"  test accuracy NumPy {numpy_side.accuracy:.2%}, PyTorch {torch_side.accuracy:.2%} "
+          f"(target >= {target:.1%}: "
+          f"{verdict(numpy_side.accuracy, target, smaller_is_better=False)}); "
+          f"{time.perf_counter() - start:.0f} s; curves in {out}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--arch", nargs="+", choices=sorted(ARCHS), default=["mlp", "cnn"])
+    parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--batches", type=int, default=60, help="minibatches per run (60)")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per side (5)")
+    parser.add_argument("--accuracy", action="store_true",
+                        help="also run compare's defaults on full MNIST (minutes)")
+    parser.add_argument("--out", type=Path, default=REPO / "compare-out",
+                        help="where --accuracy writes the curves")
+    args = parser.parse_args()
+    own_session()
+    import torch  # noqa: F401 - imported for describe_machine
+
+    print(describe_machine())
+    for threads in args.threads:
+        for arch in args.arch:
+            time_ratios(arch, threads, args.batches, args.repeats)
+    if args.accuracy:
+        for arch in args.arch:
+            accuracy(arch, min(args.threads), args.out)
+
+
+if __name__ == "__main__":
+    main()
