@@ -17,7 +17,15 @@ import time
 import numpy as np
 from common import REPO, describe_machine, median, own_session, pin_threads, spread
 
-LAYERS = [(1, 8, 28), (8, 16, 14)]  # (in, out, height = width) of the CNN's Conv2d layers
+from autograder.versus.archs import ARCHS
+
+
+def _cnn_layers() -> list[tuple[int, int, int]]:
+    """(in, out, height = width) of each Conv2d of compare's CNN (2x2 pooling after each)."""
+    convs = [args for name, *args in ARCHS["cnn"].layers if name == "Conv2d"]
+    assert all(k == KERNEL for _, _, k in convs)
+    return [(c_in, c_out, 28 >> i) for i, (c_in, c_out, _) in enumerate(convs)]
+
 KERNEL = 3
 
 
@@ -105,7 +113,7 @@ def bench_layer(conv_cls, c_in: int, c_out: int, size: int, batch: int, repeats:
     print(f"  im2col (reference)  {spread([1e3 * t for t in ref_wall], '{:.1f}')} ms")
     print(f"  scipy.signal loops  {spread([1e3 * t for t in loop_wall], '{:.0f}')} ms")
     print(f"  loops / im2col: wall {spread(ratios, '{:.0f}')}x, CPU {cpu_ratio:.0f}x "
-          f"({batch * c_in * c_out * 3} correlate calls per pass)")
+          f"({batch * c_in * c_out * 3} correlate calls per forward + backward)")
 
 
 def main() -> None:
@@ -119,7 +127,7 @@ def main() -> None:
     pin_threads(args.threads)
     print(describe_machine())
     conv_cls = _reference_conv()
-    for c_in, c_out, size in LAYERS:
+    for c_in, c_out, size in _cnn_layers():
         bench_layer(conv_cls, c_in, c_out, size, args.batch, args.repeats)
 
 
