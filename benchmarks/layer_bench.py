@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/layer_bench.py               # MLP and CNN, 1 thread
     .venv/bin/python benchmarks/layer_bench.py --arch cnn --threads 2
+    git show HEAD~3:solutions/modules.py > /tmp/old.py      # an older reference
+    .venv/bin/python benchmarks/layer_bench.py --solution /tmp/old.py
 
 Runs the reference solution in this process (trusted code; ``nngrade compare`` runs it in the
 worker) on compare's networks, float32, batch 128, and prints the median per-layer thread CPU
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import time
+from pathlib import Path
 
 import numpy as np
 from common import REPO, describe_machine, median, own_session, pin_threads
@@ -39,9 +42,9 @@ def _batches(arch, steps: int):
         yield x[idx].reshape(len(idx), *shape), y[idx]
 
 
-def profile_numpy(arch, steps: int) -> None:
+def profile_numpy(arch, steps: int, solution: Path) -> None:
     train = _load(REPO / "autograder" / "worker" / "train.py", "_bench_train")
-    ns = vars(_load(REPO / "solutions" / "modules.py", "_bench_reference"))
+    ns = vars(_load(solution, "_bench_reference"))
     net = train.build_network(ns, arch.worker_config())
     train._cast_parameters(net, np.dtype(np.float32))
     train._set_parameters(net, initial_parameters(arch.layers, 0))
@@ -111,6 +114,8 @@ def main() -> None:
     parser.add_argument("--arch", nargs="+", choices=sorted(ARCHS), default=["mlp", "cnn"])
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--solution", type=Path, default=REPO / "solutions" / "modules.py",
+                        help="the NumPy modules to profile (default: the reference)")
     args = parser.parse_args()
     own_session()
     pin_threads(args.threads)
@@ -119,7 +124,7 @@ def main() -> None:
         print("(thread CPU time misses the BLAS helper threads: with --threads > 1 the "
               "NumPy figures are a lower bound, PyTorch's are wall time)")
     for name in args.arch:
-        profile_numpy(ARCHS[name], args.steps)
+        profile_numpy(ARCHS[name], args.steps, args.solution)
         profile_torch(ARCHS[name], args.steps, args.threads)
 
 
