@@ -229,6 +229,35 @@ def forbidden_locations(names: tuple[str, ...]) -> list[str]:
     return found
 
 
+def outside_system(root: str = "/") -> list[str]:
+    """Deny by default: every entry of the file system's top level that is neither a system
+    directory (``ESSENTIAL``) nor a shared temporary one, so that student code sees no copy of
+    a solution wherever it lies (``/work``, ``/srv``, ``/autograder``, ...). A top-level
+    directory that holds a shared one (``/var``) is hidden entry by entry instead."""
+    hidden: list[str] = []
+    for path in _entries(root):
+        if path in ESSENTIAL or path in SHARED_DIRS or _system_link(path):
+            continue
+        if any(_under(shared, path) for shared in SHARED_DIRS):
+            hidden += [p for p in _entries(path) if p not in SHARED_DIRS and not _system_link(p)]
+        else:
+            hidden.append(path)
+    return hidden
+
+
+def _entries(directory: str) -> list[str]:
+    try:
+        return sorted(os.path.join(directory, name) for name in os.listdir(directory))
+    except OSError:
+        return []
+
+
+def _system_link(path: str) -> bool:
+    """A symbolic link into a system or shared directory (``/bin -> usr/bin``)."""
+    real = os.path.realpath(path)
+    return os.path.islink(path) and any(_under(real, d) for d in (*ESSENTIAL, *SHARED_DIRS))
+
+
 def _under(path: str, parent: str) -> bool:
     return path == parent or path.startswith(parent.rstrip("/") + "/")
 

@@ -228,7 +228,8 @@ class Worker:
     def _hidden_paths(self) -> list[str]:
         homes = ["/root", "/home", str(Path.home())]
         forbidden = isolation.forbidden_locations(self.limits.forbidden_imports)
-        return [str(REPO_ROOT), *homes, *forbidden, *self.hidden, *self.limits.hidden_paths]
+        return [str(REPO_ROOT), *homes, *isolation.outside_system(), *forbidden, *self.hidden,
+                *self.limits.hidden_paths]
 
     def _await_ready(self) -> None:
         try:

@@ -12,8 +12,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import pickle
+import shutil
 import site
+import subprocess
+import sys
 import sysconfig
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -195,7 +199,31 @@ def test_corpus_is_complete():
     assert sum(not case.hostile for case in CASES.values()) >= 3
 
 
-def test_hostile_submissions(tmp_path):
+@pytest.fixture
+def decoy_solution():
+    """A world-readable copy of the solution outside the repository, where the grader cannot
+    know about it (a second checkout, a TA's home, ...): with private namespaces the worker
+    sees nothing outside the system directories, so ``read_secrets`` must not find it."""
+    if not (ROOT and _namespaces_work()):
+        yield None
+        return
+    decoy = Path(tempfile.mkdtemp(prefix="nngrade-decoy-", dir="/"))
+    try:
+        decoy.chmod(0o755)
+        (decoy / "solutions").mkdir(mode=0o755)
+        (decoy / "solutions" / "modules.py").write_text(SOLUTION.read_text())
+        (decoy / "solutions" / "modules.py").chmod(0o644)
+        yield decoy
+    finally:
+        shutil.rmtree(decoy, ignore_errors=True)
+
+
+def _namespaces_work() -> bool:
+    probe = "import ctypes; raise SystemExit(ctypes.CDLL(None, use_errno=True).unshare(0x20000))"
+    return subprocess.run([sys.executable, "-c", probe], check=False).returncode == 0
+
+
+def test_hostile_submissions(tmp_path, decoy_solution):
     """One test, so that ``pytest -n 2`` grades the corpus once (it grades two at a time)."""
     litter_before = {p for p in LITTER if os.path.lexists(p)}
     outcomes = run_corpus(tmp_path)

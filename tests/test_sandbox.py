@@ -93,7 +93,8 @@ def test_restart_gives_a_fresh_directory():
 
 @root_only
 def test_worker_cannot_read_root_only_files():
-    base = Path(tempfile.mkdtemp(prefix="nngrade-secret-", dir="/var/lib"))
+    # /run is a system directory the worker still sees: only the file's mode protects it.
+    base = Path(tempfile.mkdtemp(prefix="nngrade-secret-", dir="/run"))
     try:
         base.chmod(0o755)  # only the file's own mode protects it
         secret = base / "answers.txt"
@@ -444,3 +445,16 @@ def test_remove_owned_only_touches_that_user(tmp_path):
     removed = isolation.remove_owned(me, roots=(str(shared),))
     assert sorted(removed) == [str(shared / "mine"), str(nested)]
     assert stat.S_ISDIR(shared.stat().st_mode)
+
+
+def test_everything_outside_the_system_directories_is_hidden():
+    """Deny by default: a copy of the solution anywhere outside /usr, /etc, /tmp, ... is hidden
+    (the repository's own top-level directory included, wherever it was cloned)."""
+    hidden = isolation.outside_system()
+    assert not any(p in isolation.ESSENTIAL or p in isolation.SHARED_DIRS for p in hidden)
+    assert "/var/tmp" not in hidden and all(not p.startswith("/tmp") for p in hidden)
+    top = "/" + Path(__file__).resolve().parts[1]
+    if top not in (*isolation.ESSENTIAL, "/tmp", "/var"):
+        assert top in hidden
+    if os.path.isdir("/var/lib"):
+        assert "/var/lib" in hidden
