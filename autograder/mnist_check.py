@@ -6,6 +6,8 @@ test labels, so only the grader can compute the accuracy.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from autograder.compare import CheckFailed, as_array
@@ -64,27 +66,43 @@ def _accuracy(run: _Run, cfg: dict) -> tuple[float, float]:
     return float(np.mean(predictions == y_test)), float(seconds) if seconds else 0.0
 
 
-def grade_mnist(run: _Run, components: list[ComponentResult]) -> ComponentResult:
-    cfg = run.assignment.mnist
+@dataclass
+class Outcome:
+    """What training the student's network gave: an accuracy, or a message and its cause."""
+
+    accuracy: float = 0.0
+    seconds: float = 0.0
+    message: str = ""
+    cause: str | None = None
+
+
+def train_outcome(run: _Run) -> Outcome:
+    """Train the network in ``run``'s worker and score its test predictions."""
+    run.session.deadline = None
+    try:
+        accuracy, seconds = _accuracy(run, run.assignment.mnist)
+    except CheckFailed as exc:
+        return Outcome(message=exc.message, cause=exc.cause)
+    except StudentError as exc:
+        return Outcome(message=f"training raised {exc.short()}", cause="exception")
+    except WorkerTimeout:
+        return Outcome(message="training exceeded the time budget", cause="timeout")
+    except WorkerDied as exc:
+        return Outcome(message=f"{exc} during training", cause="crash")
+    return Outcome(accuracy, seconds)
+
+
+def mnist_component(cfg: dict, outcome: Outcome,
+                    components: list[ComponentResult]) -> ComponentResult:
+    """The MNIST component's result; a failure names the failing components it uses."""
     points = float(cfg.get("points", 0))
     threshold = float(cfg.get("threshold", 0.97))
     result = ComponentResult("MNIST", points)
     name = f"test accuracy of your network >= {threshold:.1%}"
-    run.session.deadline = None
-    accuracy, seconds, message, cause = 0.0, 0.0, "", None
-    try:
-        accuracy, seconds = _accuracy(run, cfg)
-    except CheckFailed as exc:
-        message, cause = exc.message, exc.cause
-    except StudentError as exc:
-        message, cause = f"training raised {exc.short()}", "exception"
-    except WorkerTimeout:
-        message, cause = "training exceeded the time budget", "timeout"
-    except WorkerDied as exc:
-        message, cause = f"{exc} during training", "crash"
-    passed = not message and accuracy >= threshold
+    message, cause = outcome.message, outcome.cause
+    passed = not message and outcome.accuracy >= threshold
     if not message and not passed:
-        message = f"test accuracy {accuracy:.2%} is below the threshold {threshold:.1%}"
+        message = f"test accuracy {outcome.accuracy:.2%} is below the threshold {threshold:.1%}"
         cause = "accuracy"
     if not passed:
         broken = _broken(cfg, components)
@@ -92,9 +110,14 @@ def grade_mnist(run: _Run, components: list[ComponentResult]) -> ComponentResult
             message += f"; components the network uses that fail checks: {', '.join(broken)}"
     result.checks = [CheckResult(name, passed, points if passed else 0.0, points, message,
                                  "public", cause)]
-    result.extra = {"accuracy": round(accuracy, 6), "threshold": threshold,
-                    "seconds": round(seconds, 3)}
+    result.extra = {"accuracy": round(outcome.accuracy, 6), "threshold": threshold,
+                    "seconds": round(outcome.seconds, 3)}
     return result
+
+
+def grade_mnist(run: _Run, components: list[ComponentResult]) -> ComponentResult:
+    """Train in ``run``'s worker, after the component checks."""
+    return mnist_component(run.assignment.mnist, train_outcome(run), components)
 
 
 def _broken(cfg: dict, components: list[ComponentResult]) -> list[str]:

@@ -579,12 +579,14 @@ class Dropout(Module):
 
         Cache: the mask in ``self.mask``; the backward pass must reuse it.
 
-        Hint: ``np.random.binomial(1, 1 - p, size=input.shape)``; cast the mask to
-        ``input.dtype`` so float32 inputs stay float32.
+        Hint: ``np.random.binomial(1, 1 - p, size=input.shape)``, or the faster
+        ``np.random.random_sample(input.shape) < 1 - p``; cast the mask to ``input.dtype``
+        so float32 inputs stay float32.
         """
         # BEGIN SOLUTION
         if self.training:
-            self.mask = np.random.binomial(1, 1 - self.p, size=input.shape).astype(input.dtype)
+            # One uniform draw per value: several times faster than np.random.binomial.
+            self.mask = (np.random.random_sample(input.shape) < 1 - self.p).astype(input.dtype)
             self.output = input * self.mask / (1 - self.p)
         else:
             self.output = input
@@ -1056,7 +1058,11 @@ def adam_optimizer(variables, gradients, config, state):
             var_first_moment += (1 - beta1) * current_grad
             var_second_moment *= beta2
             var_second_moment += (1 - beta2) * np.square(current_grad)
-            step = lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            # step = lr_t * m / (sqrt(v) + epsilon), computed in one buffer.
+            step = np.sqrt(var_second_moment)
+            step += config["epsilon"]
+            np.divide(var_first_moment, step, out=step)
+            step *= lr_t
             current_var -= step
             # END SOLUTION
             var_index += 1
@@ -1249,18 +1255,18 @@ class MaxPool2d(Module):
         batch, channels, h, w = input.shape
         k = self.kernel_size
         assert h % k == 0 and w % k == 0, (input.shape, k)
-        # windows[..., i * k + j] = input[:, :, i::k, j::k]: k * k strided views, each copied
-        # whole (a reshape-and-transpose copy would move k floats at a time).
-        windows = np.empty((batch, channels, h // k, w // k, k * k), input.dtype)
-        for i in range(k):
-            for j in range(k):
-                windows[..., i * k + j] = input[:, :, i::k, j::k]
-        self.max_indices = windows.argmax(axis=-1)
-        # The maximum from the same views, kept in the input's memory order.
-        self.output = input[:, :, ::k, ::k].copy(order="K")
+        # input[:, :, i::k, j::k] is the (i, j) element of every window: a strided view, so
+        # the maximum is k * k elementwise passes, with no copy of the windows.
+        self.output = input[:, :, ::k, ::k].copy(order="K")  # keeps the input's memory order
         for i in range(k):
             for j in range(k):
                 np.maximum(self.output, input[:, :, i::k, j::k], out=self.output)
+        # The first maximum in row-major order: scan the positions backwards, so that an
+        # earlier position overwrites a later one that ties with it.
+        self.max_indices = np.zeros(self.output.shape, np.int32)
+        for position in reversed(range(k * k)):
+            i, j = divmod(position, k)
+            np.copyto(self.max_indices, position, where=input[:, :, i::k, j::k] == self.output)
         # END SOLUTION
         return self.output
 

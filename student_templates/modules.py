@@ -517,8 +517,9 @@ class Dropout(Module):
 
         Cache: the mask in ``self.mask``; the backward pass must reuse it.
 
-        Hint: ``np.random.binomial(1, 1 - p, size=input.shape)``; cast the mask to
-        ``input.dtype`` so float32 inputs stay float32.
+        Hint: ``np.random.binomial(1, 1 - p, size=input.shape)``, or the faster
+        ``np.random.random_sample(input.shape) < 1 - p``; cast the mask to ``input.dtype``
+        so float32 inputs stay float32.
         """
         raise NotImplementedError("write Dropout.updateOutput (see its docstring)")
         return self.output

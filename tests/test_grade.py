@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -203,3 +204,41 @@ def test_mnist_names_the_broken_component(tmp_path):
     mnist = result.components[-1]
     assert mnist.name == "MNIST" and mnist.score == 0
     assert "Linear" in mnist.checks[0].message
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_mnist_trains_beside_the_checks_in_a_second_worker(monkeypatch, parallel):
+    """With ``parallel_mnist`` the network trains in its own worker while the checks run (two
+    workers alive at once); without it, in the checks' worker afterwards."""
+    import dataclasses
+    import threading
+
+    import autograder.grade as grade_module
+
+    alive, most, lock = set(), [0], threading.Lock()
+
+    class CountingWorker(grade_module.Worker):
+        def start(self):
+            super().start()
+            with lock:
+                alive.add(id(self))
+                most[0] = max(most[0], len(alive))
+
+        def close(self):
+            with lock:
+                alive.discard(id(self))
+            super().close()
+
+    monkeypatch.setattr(grade_module, "Worker", CountingWorker)
+    assignment = load_assignment("modules")
+    # A training budget of a few batches: this test is about where training runs.
+    quick = dataclasses.replace(assignment, mnist={**assignment.mnist, "time_budget": 0.5})
+    result = Grader(quick, parallel_mnist=parallel).grade(load_submission(SOLUTION),
+                                                          only=["ReLU", "MNIST"])
+    assert [c.name for c in result.components] == ["ReLU", "MNIST"]
+    assert result.components[0].score == result.components[0].max_score
+    mnist = result.components[1]
+    assert mnist.checks[0].message.startswith("test accuracy")  # trained, just not enough
+    assert mnist.extra["seconds"] > 0
+    assert most[0] == (2 if parallel and (os.cpu_count() or 1) >= 2 else 1)
+    assert not alive

@@ -130,7 +130,7 @@ def test_init_params_are_copied_in_place_and_cast(mnist):
 def test_init_params_of_the_wrong_shape_are_refused(mnist):
     init = initial_parameters(ARCHS["mlp"].layers, seed=1)
     init[0][0] = init[0][0][:, :100]
-    with pytest.raises(ValueError, match=r"layer 0 parameter 0: shape \(512, 784\)"):
+    with pytest.raises(ValueError, match=r"layer 0 parameter 0: shape \(256, 784\)"):
         train.train_and_predict(reference, _cfg(init_params=init), *mnist[:3], seed=0)
     with pytest.raises(ValueError, match="lists 6 layers, the initial values 5"):
         train.train_and_predict(reference, _cfg(init_params=init[:5]), *mnist[:3], seed=0)
@@ -151,3 +151,29 @@ def test_eval_each_epoch_and_lr_decay(mnist):
     assert np.array_equal(result["epoch_predictions"][-1], result["predictions"])
     assert result["batch_losses"].dtype == np.float32 and len(result["batch_losses"]) == 6
     assert result["parameter_dtypes"] == ["float64"]  # no dtype configured
+
+
+def test_skipping_the_input_gradient_changes_nothing_but_the_work(mnist):
+    """``input_gradient: false`` trains exactly as ``Sequential.backward`` does, without
+    calling the first layer's ``updateGradInput``."""
+    calls = []
+
+    class CountingLinear(reference["Linear"]):
+        def updateGradInput(self, input, gradOutput):
+            calls.append(input.shape[1])
+            return super().updateGradInput(input, gradOutput)
+
+    ns = {**reference, "Linear": CountingLinear}
+    full = train.train_and_predict(ns, _cfg(batch_size=128), *mnist[:3], seed=3)
+    first_layer_calls = calls.count(784)
+    calls.clear()
+    skipped = train.train_and_predict(ns, _cfg(batch_size=128, input_gradient=False),
+                                      *mnist[:3], seed=3)
+    assert first_layer_calls == 4 and calls.count(784) == 0 and len(calls) == 4
+    assert np.array_equal(full["predictions"], skipped["predictions"])
+    assert full["epoch_losses"] == skipped["epoch_losses"]
+
+
+def test_skipping_the_input_gradient_needs_a_module_list():
+    with pytest.raises(ValueError, match="modules list"):
+        train.backward_without_input_gradient(object(), np.zeros((1, 2)), np.zeros((1, 2)))

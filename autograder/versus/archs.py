@@ -35,10 +35,10 @@ class Arch:
 
 ARCHS: dict[str, Arch] = {
     "mlp": Arch(
-        "mlp", "Linear(784, 512)-BatchNorm-ReLU-Dropout(0.3)-Linear(512, 10)-LogSoftMax",
-        [["Linear", 784, 512], ["BatchNormalization", 0.9], ["ReLU"], ["Dropout", 0.3],
-         ["Linear", 512, 10], ["LogSoftMax"]],
-        epochs=8, optimizer_config={**ADAM, "learning_rate": 2e-3}, lr_decay=0.7),
+        "mlp", "Linear(784, 256)-BatchNorm-ReLU-Dropout(0.2)-Linear(256, 10)-LogSoftMax",
+        [["Linear", 784, 256], ["BatchNormalization", 0.9], ["ReLU"], ["Dropout", 0.2],
+         ["Linear", 256, 10], ["LogSoftMax"]],
+        epochs=8, optimizer_config={**ADAM, "learning_rate": 2e-3}, lr_decay=0.75),
     "cnn": Arch(
         "cnn", "Conv2d(1, 16, 3)-ReLU-MaxPool2d(2)-Conv2d(16, 32, 3)-ReLU-MaxPool2d(2)-Flatten-"
                "Linear(1568, 10)-LogSoftMax",

@@ -39,6 +39,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--train-size", type=int, help="train on the first N images only")
     p.add_argument("--test-size", type=int, help="evaluate on the first N test images only")
     p.add_argument("--seed", type=int, default=0, help="initialisation, data order (default 0)")
+    p.add_argument("--full-backward", action="store_true",
+                   help="train with the container's own backward, which also computes the "
+                        "first layer's gradInput (the homework API does; PyTorch does not, so "
+                        "by default the NumPy side skips it too)")
     p.add_argument("--timeout", type=float, help="seconds allowed for the NumPy training "
                    f"(default: {SECONDS_PER_FULL_EPOCH:g} per epoch of 60000 images + 120)")
     p.set_defaults(func=run)
@@ -62,7 +66,8 @@ def compare(arch: Arch, args: argparse.Namespace) -> tuple[report.Side, report.S
     init = initial_parameters(arch.layers, args.seed)
     timeout = args.timeout or 120 + SECONDS_PER_FULL_EPOCH * epochs * len(x_train) / 60000
     reply = numpy_net.train(submission, assignment, arch, init, x_train, y_train, x_test,
-                            args.seed, epochs, args.threads, timeout)
+                            args.seed, epochs, args.threads, timeout,
+                            input_gradient=args.full_backward)
     label = "NumPy (reference)" if args.submission is None else f"NumPy ({Path(path).name})"
     numpy_side = report.Side.from_reply(label, reply, y_test)
     torch_reply = torch_net.train(arch, init, x_train, y_train, x_test, args.seed, epochs,
@@ -82,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
     settings = _settings(arch, args, len(numpy_side.epoch_seconds))
     title = (f"{arch.name.upper()} on MNIST: {settings['epochs']} epochs, batch "
              f"{arch.batch_size}, {settings['train_size']} training / {settings['test_size']} "
-             f"test images, {args.threads} thread(s), seed {args.seed}")
+             f"test images, {args.threads} thread(s), seed {args.seed}, first layer's "
+             f"gradInput {settings['first_layer_gradinput']}")
     report.render_table(title, numpy_side, torch_side, sys.stdout)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -99,4 +105,5 @@ def _settings(arch: Arch, args: argparse.Namespace, epochs: int) -> dict[str, An
             "batch_size": arch.batch_size, "optimizer": arch.optimizer,
             "optimizer_config": arch.optimizer_config, "threads": args.threads,
             "seed": args.seed, "train_size": len(x_train), "test_size": len(x_test),
-            "submission": args.submission or "reference"}
+            "submission": args.submission or "reference",
+            "first_layer_gradinput": "computed" if args.full_backward else "skipped"}

@@ -40,21 +40,23 @@ def _rename(assignment: Assignment, defined: set[str], arch: Arch) -> dict[str, 
 
 
 def worker_config(arch: Arch, rename: dict[str, str], epochs: int,
-                  init: list[list[np.ndarray]]) -> dict[str, Any]:
+                  init: list[list[np.ndarray]], input_gradient: bool) -> dict[str, Any]:
     cfg = arch.worker_config()
     return {**cfg, "container": rename["Sequential"], "criterion": rename[arch.criterion],
             "optimizer": rename[arch.optimizer],
             "layers": [[rename[name], *args] for name, *args in arch.layers],
             "epochs": epochs, "dtype": "float32", "init_params": init,
-            "eval_each_epoch": True}
+            "eval_each_epoch": True, "input_gradient": input_gradient}
 
 
 def train(submission: Submission, assignment: Assignment, arch: Arch,
           init: list[list[np.ndarray]], x_train: np.ndarray, y_train: np.ndarray,
           x_test: np.ndarray, seed: int, epochs: int, threads: int,
-          timeout: float) -> dict[str, Any]:
+          timeout: float, input_gradient: bool = False) -> dict[str, Any]:
     """Load the submission in a fresh worker and train; returns ``train_and_predict``'s
-    dict. Raises ``CompareError`` if the code does not load, lacks a layer, or fails."""
+    dict. ``input_gradient``: compute the first layer's gradInput, as the homework's
+    ``Sequential.backward`` does (PyTorch does not). Raises ``CompareError`` if the code
+    does not load, lacks a layer, or fails."""
     limits = Limits(threads=threads, forbidden_imports=assignment.forbidden_imports,
                     cpu_seconds=int(timeout * threads) + 60)
     with Worker(limits) as worker:
@@ -67,7 +69,7 @@ def train(submission: Submission, assignment: Assignment, arch: Arch,
             if errors:
                 raise CompareError(f"{submission.filename} raised {'; '.join(errors)}")
             cfg = worker_config(arch, _rename(assignment, set(info["names"]), arch), epochs,
-                                init)
+                                init, input_gradient)
             return session.train(timeout=timeout, cfg=cfg, x_train=_flat(x_train),
                                  y_train=np.ascontiguousarray(y_train), seed=seed,
                                  x_test=_flat(x_test))

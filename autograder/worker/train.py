@@ -86,6 +86,21 @@ def _set_parameters(net: Any, init_params: Sequence[Sequence[Any]]) -> None:
             np.copyto(param, value, casting="same_kind")
 
 
+def backward_without_input_gradient(net: Any, x: np.ndarray, grad: np.ndarray) -> None:
+    """``net.backward(x, grad)`` minus the gradient with respect to ``x``, which nothing uses
+    (PyTorch skips it for an input without ``requires_grad``): each module's ``backward``
+    from the last to the second, then only ``accGradParameters`` of the first.
+
+    Walks ``net.modules`` itself, feeding each module the previous module's ``output``, so
+    the container's own ``backward`` is not exercised: for ``nngrade compare`` only."""
+    modules = getattr(net, "modules", None)
+    if not isinstance(modules, list) or not modules:
+        raise ValueError("skipping the input gradient needs a container with a modules list")
+    for i in range(len(modules) - 1, 0, -1):
+        grad = modules[i].backward(modules[i - 1].output, grad)
+    modules[0].accGradParameters(x, grad)
+
+
 def _parameter_dtypes(net: Any) -> list[str]:
     found = {str(np.asarray(p).dtype) for params in net.getParameters() for p in params}
     return sorted(found)
@@ -124,9 +139,11 @@ def train_and_predict(ns: Mapping[str, Any], cfg: Mapping[str, Any], x_train: np
     Options for ``nngrade compare`` (all optional): ``dtype`` ("float32") casts the
     network's float parameters and gradients after construction; ``init_params`` (one list
     of arrays per layer, as ``getParameters()`` nests them) is copied into the parameters
-    in place; ``lr_decay`` multiplies ``optimizer_config["learning_rate"]`` by itself
-    after every epoch; ``eval_each_epoch`` adds ``epoch_predictions`` (test predictions after each
-    complete epoch), ``batch_losses`` (float32, every minibatch) and ``parameter_dtypes``.
+    in place; ``lr_decay`` multiplies ``optimizer_config["learning_rate"]`` by itself after
+    every epoch; ``input_gradient`` (default true): false replaces ``net.backward`` with
+    ``backward_without_input_gradient``; ``eval_each_epoch`` adds ``epoch_predictions``
+    (test predictions after each complete epoch), ``batch_losses`` (float32, every
+    minibatch) and ``parameter_dtypes``.
     Always added: ``epoch_seconds`` and ``epoch_cpu_seconds`` (wall and process CPU time
     of each epoch's training, evaluation excluded).
     """
@@ -157,6 +174,8 @@ def train_and_predict(ns: Mapping[str, Any], cfg: Mapping[str, Any], x_train: np
     budget = cfg.get("time_budget")
     lr_decay = cfg.get("lr_decay")
     eval_each_epoch = bool(cfg.get("eval_each_epoch"))
+    backward = net.backward if cfg.get("input_gradient", True) else \
+        (lambda x, g: backward_without_input_gradient(net, x, g))
     epoch_losses: list[float] = []
     epoch_seconds: list[float] = []
     epoch_cpu_seconds: list[float] = []
@@ -190,7 +209,7 @@ def train_and_predict(ns: Mapping[str, Any], cfg: Mapping[str, Any], x_train: np
                 raise FloatingPointError(f"loss became NaN/inf at epoch {epoch + 1} "
                                          f"batch {b + 1}")
             grad = criterion.backward(pred, yb)
-            net.backward(xb, grad)
+            backward(xb, grad)
             optimizer(net.getParameters(), net.getGradParameters(), opt_config, opt_state)
 
             losses.append(loss)

@@ -284,11 +284,11 @@ DROPOUT = [
         message="1/p instead of 1/(1-p)"),
     Bug("dropout_mask_shared_over_batch", "Dropout",
         "mask of shape (1, n): every sample drops the same features",
-        [within("Dropout.updateOutput", "size=input.shape", "size=(1, input.shape[1])")],
+        [within("Dropout.updateOutput", "random_sample(input.shape)",
+                "random_sample((1, input.shape[1]))")],
         causes={"dropout_independence"}, misleading="drop probability must be p"),
     Bug("dropout_keep_with_p", "Dropout", "keeps with probability p instead of 1 - p",
-        [within("Dropout.updateOutput", "np.random.binomial(1, 1 - self.p,",
-                "np.random.binomial(1, self.p,")],
+        [within("Dropout.updateOutput", "< 1 - self.p)", "< self.p)")],
         causes={"dropout_rate"}),
     Bug("dropout_no_scaling", "Dropout", "no 1/(1-p) scaling in training",
         [within("Dropout.updateOutput", "input * self.mask / (1 - self.p)", "input * self.mask"),
@@ -296,9 +296,9 @@ DROPOUT = [
                 "gradOutput * self.mask")],
         message="not scaled"),
     Bug("dropout_mask_drawn_once", "Dropout", "the mask is drawn on the first forward only",
-        [within("Dropout.updateOutput", "            self.mask = np.random.binomial(",
+        [within("Dropout.updateOutput", "            self.mask = (np.random.random_sample(",
                 "            if self.mask is None or self.mask.shape != input.shape:\n"
-                "                self.mask = np.random.binomial(")],
+                "                self.mask = (np.random.random_sample(")],
         causes={"dropout_stale_mask"}),
 ]
 
@@ -403,14 +403,18 @@ OPTIMIZERS = [
                 'config["learning_rate"]')],
         message="no bias correction"),
     Bug("adam_eps_inside_sqrt", "adam_optimizer", "sqrt(v + eps) instead of sqrt(v) + eps",
-        [within("adam_optimizer", '(np.sqrt(var_second_moment) + config["epsilon"])',
-                'np.sqrt(var_second_moment + config["epsilon"])')],
+        [within("adam_optimizer", 'step = np.sqrt(var_second_moment)\n'
+                '            step += config["epsilon"]\n',
+                'step = np.sqrt(var_second_moment + config["epsilon"])\n')],
         message="inside the square root"),
     Bug("adam_eps_after_bias_correction", "adam_optimizer",
         "paper/PyTorch form m_hat / (sqrt(v_hat) + eps): the assignment's lr_t formula "
         "adds eps to the uncorrected sqrt(v)",
         [within("adam_optimizer", """\
-            step = lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            step = np.sqrt(var_second_moment)
+            step += config["epsilon"]
+            np.divide(var_first_moment, step, out=step)
+            step *= lr_t
 """, """\
             m_hat = var_first_moment / (1 - beta1**t)
             v_hat = var_second_moment / (1 - beta2**t)
@@ -461,8 +465,8 @@ CONV = [
 
 POOLING = [
     Bug("maxpool_last_max", "MaxPool2d", "gradient to the last maximum of a window on ties",
-        [within("MaxPool2d.updateOutput", "self.max_indices = windows.argmax(axis=-1)",
-                "self.max_indices = k * k - 1 - windows[..., ::-1].argmax(axis=-1)")],
+        [within("MaxPool2d.updateOutput", "for position in reversed(range(k * k)):",
+                "for position in range(k * k):")],
         message="ties"),
     Bug("maxpool_every_max", "MaxPool2d", "gradient to every maximum of a window (input == max)",
         [rewrite("MaxPool2d.updateGradInput", """
