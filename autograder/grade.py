@@ -105,27 +105,40 @@ class Grader:
         with_mnist = self.mnist and bool(self.assignment.mnist) and \
             (only is None or "MNIST" in only)
         training = None
-        if with_mnist and self.parallel_mnist and (os.cpu_count() or 1) >= 2:
+        if with_mnist and self._can_train_beside():
             # The network trains in a second worker while the first runs the checks: the
             # wall time is the training's, not the training's plus the checks'.
             training = ThreadPoolExecutor(1, thread_name_prefix="nngrade-mnist")
             trained = training.submit(self._train_mnist, submission, started)
         try:
+            outcome = None
             with self._session(submission, started) as session:
                 run = _Run(self, submission, session)
                 components = run.components([c for c in self.assignment.components
                                              if only is None or c.name in only])
-                if with_mnist:
+                if with_mnist and training is None:
                     from autograder import mnist_check
 
-                    outcome = trained.result() if training else mnist_check.train_outcome(run)
-                    components.append(mnist_check.mnist_component(self.assignment.mnist,
-                                                                  outcome, components))
+                    outcome = mnist_check.train_outcome(run)
+            # The checks' worker (and its user) is released before waiting for the training.
+            if training is not None:
+                outcome = trained.result()
+            if outcome is not None:
+                from autograder import mnist_check
+
+                components.append(mnist_check.mnist_component(self.assignment.mnist, outcome,
+                                                              components))
         finally:
-            if training:
+            if training is not None:
                 training.shutdown(wait=True)
         return GradeResult(str(submission.path), self.assignment.name, components,
                            run.notes, time.monotonic() - started)
+
+    def _can_train_beside(self) -> bool:
+        """Two workers at once need two cores and a pool of users (a single named worker
+        user serves one worker at a time)."""
+        return self.parallel_mnist and (os.cpu_count() or 1) >= 2 and \
+            self._limits().user in ("auto", None)
 
     @contextlib.contextmanager
     def _session(self, submission: Submission, started: float,

@@ -242,3 +242,13 @@ def test_mnist_trains_beside_the_checks_in_a_second_worker(monkeypatch, parallel
     assert mnist.extra["seconds"] > 0
     assert most[0] == (2 if parallel and (os.cpu_count() or 1) >= 2 else 1)
     assert not alive
+
+
+def test_a_single_named_worker_user_trains_after_the_checks():
+    """One named user serves one worker at a time: no second worker for the training."""
+    from autograder.sandbox import Limits
+
+    assignment = load_assignment("modules")
+    assert not Grader(assignment, limits=Limits(user="nobody"))._can_train_beside()
+    assert not Grader(assignment, parallel_mnist=False)._can_train_beside()
+    assert Grader(assignment)._can_train_beside() == ((os.cpu_count() or 1) >= 2)
