@@ -104,33 +104,25 @@ class Grader:
         started = time.monotonic()
         with_mnist = self.mnist and bool(self.assignment.mnist) and \
             (only is None or "MNIST" in only)
-        training = None
-        if with_mnist and self._can_train_beside():
-            # The network trains in a second worker while the first runs the checks: the
-            # wall time is the training's, not the training's plus the checks'.
-            training = ThreadPoolExecutor(1, thread_name_prefix="nngrade-mnist")
-            trained = training.submit(self._train_mnist, submission, started)
-        try:
-            outcome = None
+        if with_mnist:
+            from autograder import mnist_check  # it imports this module
+        # With two cores the network trains in a second worker while the first runs the
+        # checks: the wall time is the training's, not the training's plus the checks'.
+        beside = with_mnist and self._can_train_beside()
+        with ThreadPoolExecutor(1, thread_name_prefix="nngrade-mnist") if beside \
+                else contextlib.nullcontext() as pool:
+            trained = pool.submit(self._train_mnist, submission, started) if beside else None
             with self._session(submission, started) as session:
                 run = _Run(self, submission, session)
                 components = run.components([c for c in self.assignment.components
                                              if only is None or c.name in only])
-                if with_mnist and training is None:
-                    from autograder import mnist_check
-
+                if with_mnist and not beside:
                     outcome = mnist_check.train_outcome(run)
-            # The checks' worker (and its user) is released before waiting for the training.
-            if training is not None:
+            if beside:  # waited for only once the checks' worker (and its user) is released
                 outcome = trained.result()
-            if outcome is not None:
-                from autograder import mnist_check
-
-                components.append(mnist_check.mnist_component(self.assignment.mnist, outcome,
-                                                              components))
-        finally:
-            if training is not None:
-                training.shutdown(wait=True)
+        if with_mnist:
+            components.append(mnist_check.mnist_component(self.assignment.mnist, outcome,
+                                                          components))
         return GradeResult(str(submission.path), self.assignment.name, components,
                            run.notes, time.monotonic() - started)
 
@@ -153,10 +145,11 @@ class Grader:
                           budget=limits.submission_timeout)
 
     def _train_mnist(self, submission: Submission, started: float) -> Any:
+        """The MNIST outcome, from a worker of its own (run beside the checks)."""
         from autograder import mnist_check
 
         # Two BLAS threads: the checks leave the second core after their first seconds.
-        threads = max(self._limits().threads, min(2, os.cpu_count() or 1))
+        threads = max(self._limits().threads, 2)
         with self._session(submission, started, threads) as session:
             return mnist_check.train_outcome(_Run(self, submission, session))
 

@@ -14,35 +14,15 @@ from autograder.compare import CheckFailed, as_array
 from autograder.grade import CheckResult, ComponentResult, _Run
 from autograder.mnist import load_mnist
 from autograder.sandbox import StudentError, WorkerDied, WorkerTimeout
-
-
-def _resolve(run: _Run, name: str) -> str | None:
-    try:
-        names = run.assignment.component(name).names
-    except KeyError:
-        names = (name,)
-    return run.resolve(names)
-
-
-def _needed(cfg: dict) -> list[str]:
-    layers = [layer[0] for layer in cfg["layers"]]
-    return list(dict.fromkeys([cfg.get("container", "Sequential"), *layers, cfg["criterion"],
-                               cfg["optimizer"]]))
+from autograder.spec import network_names
 
 
 def _training_config(run: _Run, cfg: dict) -> dict:
     """The worker's config with every component name replaced by the one the student used."""
-    rename = {n: _resolve(run, n) for n in _needed(cfg)}
-    missing = [n for n, found in rename.items() if found is None]
+    network, missing = run.assignment.network_config(cfg, run.names)
     if missing:
         raise CheckFailed(f"cannot build the network: {', '.join(missing)} not defined", "missing")
-    return {
-        **{k: v for k, v in cfg.items() if k not in ("points", "threshold", "seed")},
-        "layers": [[rename[layer[0]], *layer[1:]] for layer in cfg["layers"]],
-        "container": rename[cfg.get("container", "Sequential")],
-        "criterion": rename[cfg["criterion"]],
-        "optimizer": rename[cfg["optimizer"]],
-    }
+    return {k: v for k, v in network.items() if k not in ("points", "threshold", "seed")}
 
 
 def _accuracy(run: _Run, cfg: dict) -> tuple[float, float]:
@@ -115,11 +95,6 @@ def mnist_component(cfg: dict, outcome: Outcome,
     return result
 
 
-def grade_mnist(run: _Run, components: list[ComponentResult]) -> ComponentResult:
-    """Train in ``run``'s worker, after the component checks."""
-    return mnist_component(run.assignment.mnist, train_outcome(run), components)
-
-
 def _broken(cfg: dict, components: list[ComponentResult]) -> list[str]:
-    needed = set(_needed(cfg))
+    needed = set(network_names(cfg))
     return [c.name for c in components if c.name in needed and c.score < c.max_score]

@@ -226,10 +226,11 @@ class Worker:
                 "main": str(self.base / "worker" / "main.py")}
 
     def _hidden_paths(self) -> list[str]:
-        homes = ["/root", "/home", str(Path.home())]
+        # outside_system() covers /root, /home and most checkouts; the repository and the home
+        # directory are named too in case they lie inside a system directory.
         forbidden = isolation.forbidden_locations(self.limits.forbidden_imports)
-        return [str(REPO_ROOT), *homes, *isolation.outside_system(), *forbidden, *self.hidden,
-                *self.limits.hidden_paths]
+        return [str(REPO_ROOT), str(Path.home()), *isolation.outside_system(), *forbidden,
+                *self.hidden, *self.limits.hidden_paths]
 
     def _await_ready(self) -> None:
         try:

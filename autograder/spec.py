@@ -79,6 +79,25 @@ class Assignment:
                 return comp
         raise KeyError(name)
 
+    def network_config(self, cfg: dict[str, Any], defined: set[str]) -> tuple[dict, list[str]]:
+        """``cfg`` (a network for ``train_and_predict``: container, layers, criterion,
+        optimizer) with each component name replaced by the one the submission defines
+        (``SoftMax`` may be ``Softmax``), and the names it does not define at all."""
+        rename = {}
+        for name in network_names(cfg):
+            try:
+                candidates = self.component(name).names
+            except KeyError:
+                candidates = (name,)
+            rename[name] = next((n for n in candidates if n in defined), None)
+        missing = [name for name, found in rename.items() if found is None]
+        if missing:
+            return cfg, missing
+        return {**cfg, "container": rename[cfg.get("container", "Sequential")],
+                "layers": [[rename[layer[0]], *layer[1:]] for layer in cfg["layers"]],
+                "criterion": rename[cfg["criterion"]],
+                "optimizer": rename[cfg["optimizer"]]}, []
+
     @property
     def max_score(self) -> float:
         mnist_points = self.mnist.get("points", 0) if self.mnist else 0
@@ -184,3 +203,10 @@ def shape_of(names: list[Any], dims: dict[str, Any]) -> tuple[int, ...]:
 def eval_expr(expr: str, dims: dict[str, Any]) -> Any:
     """Evaluate an instructor-written arithmetic expression (trusted spec) over the dims."""
     return eval(expr, dict(SPEC_GLOBALS), {**dims, "sqrt": math.sqrt})  # noqa: S307
+
+
+def network_names(cfg: dict[str, Any]) -> list[str]:
+    """The components a network configuration uses: container, layers, criterion, optimizer."""
+    layers = [layer[0] for layer in cfg["layers"]]
+    return list(dict.fromkeys([cfg.get("container", "Sequential"), *layers, cfg["criterion"],
+                               cfg["optimizer"]]))

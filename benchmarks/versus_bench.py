@@ -68,13 +68,13 @@ def time_ratios(arch: str, threads: int, batches: int, repeats: int) -> None:
 
 
 def accuracy(arch: str, threads: int, out: Path) -> None:
-    from autograder.versus.command import compare, report
+    from autograder.versus.command import _data, compare, report
 
     args = argparse.Namespace(assignment="modules", submission=None, epochs=None,
                               train_size=None, test_size=None, seed=0, timeout=None,
-                              threads=threads)
+                              threads=threads, full_backward=False)
     start = time.perf_counter()
-    numpy_side, torch_side = compare(ARCHS[arch], args)
+    numpy_side, torch_side = compare(ARCHS[arch], args, _data(None, None))
     title = (f"{arch.upper()}: nngrade compare --arch {arch} --threads {threads} "
              f"({ARCHS[arch].epochs} epochs, full MNIST)")
     print()

@@ -54,7 +54,8 @@ def _data(train_size: int | None, test_size: int | None) -> tuple[np.ndarray, ..
     return x_train[:train_size], y_train[:train_size], x_test[:test_size], y_test[:test_size]
 
 
-def compare(arch: Arch, args: argparse.Namespace) -> tuple[report.Side, report.Side]:
+def compare(arch: Arch, args: argparse.Namespace,
+            data: tuple[np.ndarray, ...]) -> tuple[report.Side, report.Side]:
     """Both trainings; the NumPy one first (the grader process has not imported torch)."""
     from autograder.versus import torch_net  # torch takes seconds to import
 
@@ -62,7 +63,7 @@ def compare(arch: Arch, args: argparse.Namespace) -> tuple[report.Side, report.S
     path = args.submission or assignment.solution
     submission = load_submission(path)
     epochs = args.epochs if args.epochs is not None else arch.epochs
-    x_train, y_train, x_test, y_test = _data(args.train_size, args.test_size)
+    x_train, y_train, x_test, y_test = data
     init = initial_parameters(arch.layers, args.seed)
     timeout = args.timeout or 120 + SECONDS_PER_FULL_EPOCH * epochs * len(x_train) / 60000
     reply = numpy_net.train(submission, assignment, arch, init, x_train, y_train, x_test,
@@ -79,12 +80,14 @@ def compare(arch: Arch, args: argparse.Namespace) -> tuple[report.Side, report.S
 
 def run(args: argparse.Namespace) -> int:
     arch = ARCHS[args.arch]
+    data = _data(args.train_size, args.test_size)
     try:
-        numpy_side, torch_side = compare(arch, args)
+        numpy_side, torch_side = compare(arch, args, data)
     except numpy_net.CompareError as exc:
         print(f"nngrade compare: {exc}", file=sys.stderr)
         return 1
-    settings = _settings(arch, args, len(numpy_side.epoch_seconds))
+    settings = _settings(arch, args, len(numpy_side.epoch_seconds), len(data[0]),
+                         len(data[2]))
     title = (f"{arch.name.upper()} on MNIST: {settings['epochs']} epochs, batch "
              f"{arch.batch_size}, {settings['train_size']} training / {settings['test_size']} "
              f"test images, {args.threads} thread(s), seed {args.seed}, first layer's "
@@ -99,11 +102,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _settings(arch: Arch, args: argparse.Namespace, epochs: int) -> dict[str, Any]:
-    x_train, _, x_test, _ = _data(args.train_size, args.test_size)
+def _settings(arch: Arch, args: argparse.Namespace, epochs: int, train_size: int,
+              test_size: int) -> dict[str, Any]:
     return {"arch": arch.name, "description": arch.description, "epochs": epochs,
             "batch_size": arch.batch_size, "optimizer": arch.optimizer,
             "optimizer_config": arch.optimizer_config, "threads": args.threads,
-            "seed": args.seed, "train_size": len(x_train), "test_size": len(x_test),
+            "seed": args.seed, "train_size": train_size, "test_size": test_size,
             "submission": args.submission or "reference",
             "first_layer_gradinput": "computed" if args.full_backward else "skipped"}

@@ -17,35 +17,12 @@ class CompareError(Exception):
     """The NumPy side could not be trained; the message says why."""
 
 
-def _names(arch: Arch) -> list[str]:
-    return list(dict.fromkeys(["Sequential", *(layer[0] for layer in arch.layers),
-                               arch.criterion, arch.optimizer]))
-
-
-def _rename(assignment: Assignment, defined: set[str], arch: Arch) -> dict[str, str]:
-    """Each component name the network needs -> the name the submission defines it under."""
-    found, missing = {}, []
-    for name in _names(arch):
-        try:
-            candidates = assignment.component(name).names
-        except KeyError:
-            candidates = (name,)
-        match = next((n for n in candidates if n in defined), None)
-        if match is None:
-            missing.append(name)
-        found[name] = match
+def worker_config(arch: Arch, assignment: Assignment, defined: set[str], epochs: int,
+                  init: list[list[np.ndarray]], input_gradient: bool) -> dict[str, Any]:
+    network, missing = assignment.network_config(arch.worker_config(), defined)
     if missing:
         raise CompareError(f"the submission does not define {', '.join(missing)}")
-    return found
-
-
-def worker_config(arch: Arch, rename: dict[str, str], epochs: int,
-                  init: list[list[np.ndarray]], input_gradient: bool) -> dict[str, Any]:
-    cfg = arch.worker_config()
-    return {**cfg, "container": rename["Sequential"], "criterion": rename[arch.criterion],
-            "optimizer": rename[arch.optimizer],
-            "layers": [[rename[name], *args] for name, *args in arch.layers],
-            "epochs": epochs, "dtype": "float32", "init_params": init,
+    return {**network, "epochs": epochs, "dtype": "float32", "init_params": init,
             "eval_each_epoch": True, "input_gradient": input_gradient}
 
 
@@ -68,8 +45,8 @@ def train(submission: Submission, assignment: Assignment, arch: Arch,
             errors = [f"{e['error']['type']}: {e['error']['message']}" for e in info["errors"]]
             if errors:
                 raise CompareError(f"{submission.filename} raised {'; '.join(errors)}")
-            cfg = worker_config(arch, _rename(assignment, set(info["names"]), arch), epochs,
-                                init, input_gradient)
+            cfg = worker_config(arch, assignment, set(info["names"]), epochs, init,
+                                input_gradient)
             return session.train(timeout=timeout, cfg=cfg, x_train=_flat(x_train),
                                  y_train=np.ascontiguousarray(y_train), seed=seed,
                                  x_test=_flat(x_test))
