@@ -15,6 +15,7 @@ time over --steps minibatches next to PyTorch's whole training step. The lines m
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ import numpy as np
 from common import REPO, describe_machine, median, own_session, pin_threads
 
 from autograder.versus.archs import ARCHS, initial_parameters
+from autograder.worker.main import warm_blas
 
 
 def _load(path, name):
@@ -87,7 +89,7 @@ def profile_numpy(arch, steps: int, solution: Path) -> None:
     print(f"  total {total + opt:.2f} ms; API: the first layer's gradInput {api:.2f} ms of it")
 
 
-def profile_torch(arch, steps: int, threads: int) -> None:
+def profile_torch(arch, steps: int, threads: int, operators: bool) -> None:
     import torch
 
     from autograder.versus import torch_net
@@ -95,6 +97,19 @@ def profile_torch(arch, steps: int, threads: int) -> None:
     torch.set_num_threads(threads)
     model = torch_net.build(arch, initial_parameters(arch.layers, 0))
     opt = torch_net.optimizer(arch, model)
+    profiler = torch.profiler.profile() if operators else contextlib.nullcontext()
+    with profiler:
+        times = _torch_steps(arch, model, opt, steps, threads)
+    print(f"  PyTorch, whole training step: {1e3 * median(times[2:]):.2f} ms")
+    if operators:  # per-operator self CPU time, per step
+        table = profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=12)
+        print(f"  PyTorch operators over {steps} steps (divide by {steps} for per step):")
+        print(table)
+
+
+def _torch_steps(arch, model, opt, steps: int, threads: int) -> list[float]:
+    import torch
+
     times = []
     for xb, yb in _batches(arch, steps):
         start = time.thread_time() if threads == 1 else time.perf_counter()
@@ -105,7 +120,7 @@ def profile_torch(arch, steps: int, threads: int) -> None:
         opt.step()
         loss.item()
         times.append((time.thread_time() if threads == 1 else time.perf_counter()) - start)
-    print(f"  PyTorch, whole training step: {1e3 * median(times[2:]):.2f} ms")
+    return times
 
 
 def main() -> None:
@@ -114,18 +129,21 @@ def main() -> None:
     parser.add_argument("--arch", nargs="+", choices=sorted(ARCHS), default=["mlp", "cnn"])
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--torch-operators", action="store_true",
+                        help="also print PyTorch's time per operator (torch.profiler)")
     parser.add_argument("--solution", type=Path, default=REPO / "solutions" / "modules.py",
                         help="the NumPy modules to profile (default: the reference)")
     args = parser.parse_args()
     own_session()
     pin_threads(args.threads)
+    warm_blas(np)  # as the worker does before any student code (benchmarks/blas_warmup_bench.py)
     print(describe_machine())
     if args.threads > 1:
         print("(thread CPU time misses the BLAS helper threads: with --threads > 1 the "
               "NumPy figures are a lower bound, PyTorch's are wall time)")
     for name in args.arch:
         profile_numpy(ARCHS[name], args.steps, args.solution)
-        profile_torch(ARCHS[name], args.steps, args.threads)
+        profile_torch(ARCHS[name], args.steps, args.threads, args.torch_operators)
 
 
 if __name__ == "__main__":

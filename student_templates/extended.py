@@ -471,8 +471,11 @@ def adam_optimizer(variables, gradients, config, state):
     var_index = 0
     for current_layer_vars, current_layer_grads in zip(variables, gradients, strict=True):
         for current_var, current_grad in zip(current_layer_vars, current_layer_grads, strict=True):
-            var_first_moment = state["m"].setdefault(var_index, np.zeros_like(current_grad))
-            var_second_moment = state["v"].setdefault(var_index, np.zeros_like(current_grad))
+            if var_index not in state["m"]:  # the first step: both moments start at zero
+                state["m"][var_index] = np.zeros_like(current_grad)
+                state["v"][var_index] = np.zeros_like(current_grad)
+            var_first_moment = state["m"][var_index]
+            var_second_moment = state["v"][var_index]
             beta1, beta2, t = config["beta1"], config["beta2"], state["t"]
             lr_t = config["learning_rate"] * np.sqrt(1 - beta2**t) / (1 - beta1**t)
             np.add(beta1 * var_first_moment, (1 - beta1) * current_grad, out=var_first_moment)
@@ -893,8 +896,11 @@ def adamw(variables, gradients, config, state):
     var_index = 0
     for current_layer_vars, current_layer_grads in zip(variables, gradients, strict=True):
         for current_var, current_grad in zip(current_layer_vars, current_layer_grads, strict=True):
-            var_first_moment = state["m"].setdefault(var_index, np.zeros_like(current_grad))
-            var_second_moment = state["v"].setdefault(var_index, np.zeros_like(current_grad))
+            if var_index not in state["m"]:  # the first step: both moments start at zero
+                state["m"][var_index] = np.zeros_like(current_grad)
+                state["v"][var_index] = np.zeros_like(current_grad)
+            var_first_moment = state["m"][var_index]
+            var_second_moment = state["v"][var_index]
             raise NotImplementedError("write adamw (see its docstring)")
             var_index += 1
 

@@ -936,8 +936,11 @@ def adam_optimizer(variables, gradients, config, state):
     var_index = 0
     for current_layer_vars, current_layer_grads in zip(variables, gradients, strict=True):
         for current_var, current_grad in zip(current_layer_vars, current_layer_grads, strict=True):
-            var_first_moment = state["m"].setdefault(var_index, np.zeros_like(current_grad))
-            var_second_moment = state["v"].setdefault(var_index, np.zeros_like(current_grad))
+            if var_index not in state["m"]:  # the first step: both moments start at zero
+                state["m"][var_index] = np.zeros_like(current_grad)
+                state["v"][var_index] = np.zeros_like(current_grad)
+            var_first_moment = state["m"][var_index]
+            var_second_moment = state["v"][var_index]
             raise NotImplementedError("write adam_optimizer (see its docstring)")
             var_index += 1
 

@@ -135,12 +135,12 @@ def test_bundle_leaks_no_solution_line_and_no_hidden_check(release):
 
 
 def test_leak_detector_finds_planted_leaks(release):
-    solution_line = "self.output = input @ self.W.T + self.b"
+    solution_line = "self.output = input @ self.W.T"
     assert solution_line in solution_lines(REFERENCE)
     planted = {
         "modules.py": release.files["modules.py"].replace(
             'raise NotImplementedError("write Linear.updateOutput (see its docstring)")',
-            "self.output = input @ self.W.T + self.b", 1),
+            solution_line, 1),
         "README.md": "hidden: larger layers\nsizes dims = {batch = [16, 64]}\nseed 1123\n",
     }
     leaks = find_leaks(planted, REFERENCE, ASSIGNMENT)

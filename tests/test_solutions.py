@@ -435,6 +435,20 @@ def test_dropout_training(p):
     assert not np.array_equal(layer.mask, mask)  # fresh mask on every forward
 
 
+def test_dropout_masks_follow_the_global_seed():
+    """The reference draws from its own Generator, seeded from np.random: seeding np.random
+    before building the layer (as the MNIST check and compare do) fixes every mask."""
+    x = np.random.randn(64, 32).astype(np.float32)
+    masks = []
+    for _ in range(2):
+        np.random.seed(7)
+        layer = M.Dropout(0.3)
+        masks.append([layer.forward(x).copy(), layer.forward(x).copy()])
+    np.testing.assert_array_equal(masks[0], masks[1])
+    assert not np.array_equal(masks[0][0], masks[0][1])
+    assert masks[0][0].dtype == np.float32
+
+
 def test_dropout_evaluation_is_identity():
     x, g = np.random.randn(6, 5), np.random.randn(6, 5)
     layer = M.Dropout(0.5)

@@ -241,6 +241,18 @@ def _sibling_path(name: str) -> Path:
     return HERE / name if (HERE / name).exists() else HERE.parent / name
 
 
+def warm_blas(np: types.ModuleType) -> None:
+    """One 512 x 512 float32 product before any student code runs.
+
+    OpenBLAS maps a 32 MB packing buffer on its first product. Measured here with one
+    thread: when that first product is small, large products stay up to 2.5x slower for
+    the rest of the process (a Conv2d weight gradient 20 ms instead of 8 ms, with the same
+    instruction count under callgrind); writing the whole buffer once, or one product
+    that fills it, avoids it. This costs about 10 ms per worker. docs/performance.md."""
+    block = np.ones((512, 512), np.float32)
+    block @ block
+
+
 def main() -> None:
     # Past the file size limit, writes fail with EFBIG (an exception student code sees)
     # instead of SIGXFSZ killing the worker.
@@ -250,6 +262,7 @@ def main() -> None:
     wire = _load_sibling("_nngrade_wire", _sibling_path("wire.py"))
     import numpy as np
 
+    warm_blas(np)
     forbidden = [n for n in os.environ.get("NNGRADE_FORBIDDEN", "").split(",") if n]
     ForbiddenImports(forbidden).install()
     worker = Worker(wire, np)

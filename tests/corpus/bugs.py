@@ -12,7 +12,7 @@ from corpus import Bug, edits, rewrite, within
 
 # Frequently patched solution lines.
 LINEAR_ACC = (
-    "        self.gradW[...] = gradOutput.T @ input\n"
+    "        np.matmul(gradOutput.T, input, out=self.gradW)  # no temporary (n_out, n_in) array\n"
     "        self.gradb[...] = gradOutput.sum(axis=0)\n"
 )
 SGD_STEP = (
@@ -101,7 +101,7 @@ SEQUENTIAL = [
 
 LINEAR = [
     Bug("linear_no_bias", "Linear", "forward forgets the bias",
-        [within("Linear.updateOutput", "input @ self.W.T + self.b", "input @ self.W.T")],
+        [within("Linear.updateOutput", "        self.output += self.b", "")],
         message="bias b is not added"),
     Bug("linear_W_untransposed", "Linear",
         "W stored as (n_in, n_out) and used untransposed throughout",
@@ -109,7 +109,7 @@ LINEAR = [
           "self.W = np.random.uniform(-stdv, stdv, size=(n_in, n_out))"),
          within("Linear.updateOutput", "input @ self.W.T", "input @ self.W"),
          within("Linear.updateGradInput", "gradOutput @ self.W", "gradOutput @ self.W.T"),
-         within("Linear.accGradParameters", "gradOutput.T @ input", "input.T @ gradOutput")],
+         within("Linear.accGradParameters", "gradOutput.T, input,", "input.T, gradOutput,")],
         causes={"param_shape"}, message="untransposed"),
     Bug("linear_gradW_transposed", "Linear",
         "gradW = input.T @ gradOutput (rebinding): right only in shape for square layers",
@@ -203,8 +203,7 @@ BATCHNORM = [
                 "moving_variance * (1 - self.alpha) + var * self.alpha"))],
         message="alpha swapped"),
     Bug("bn_unbiased_var", "BatchNormalization", "normalizes with the unbiased variance",
-        [within("BatchNormalization.updateOutput", "input.var(axis=0)",
-                "input.var(axis=0, ddof=1)")],
+        [within("BatchNormalization.updateOutput", "/ len(input)", "/ (len(input) - 1)")],
         message="unbiased"),
     Bug("bn_moving_unbiased", "BatchNormalization",
         "moving variance updated with the unbiased batch variance",
@@ -284,11 +283,11 @@ DROPOUT = [
         message="1/p instead of 1/(1-p)"),
     Bug("dropout_mask_shared_over_batch", "Dropout",
         "mask of shape (1, n): every sample drops the same features",
-        [within("Dropout.updateOutput", "random_sample(input.shape)",
-                "random_sample((1, input.shape[1]))")],
+        [within("Dropout.updateOutput", "random(input.shape, dtype=np.float32)",
+                "random((1, input.shape[1]), dtype=np.float32)")],
         causes={"dropout_independence"}, misleading="drop probability must be p"),
     Bug("dropout_keep_with_p", "Dropout", "keeps with probability p instead of 1 - p",
-        [within("Dropout.updateOutput", "< 1 - self.p)", "< self.p)")],
+        [within("Dropout.updateOutput", "< 1 - self.p\n", "< self.p\n")],
         causes={"dropout_rate"}),
     Bug("dropout_no_scaling", "Dropout", "no 1/(1-p) scaling in training",
         [within("Dropout.updateOutput", "input * self.mask / (1 - self.p)", "input * self.mask"),
@@ -296,9 +295,9 @@ DROPOUT = [
                 "gradOutput * self.mask")],
         message="not scaled"),
     Bug("dropout_mask_drawn_once", "Dropout", "the mask is drawn on the first forward only",
-        [within("Dropout.updateOutput", "            self.mask = (np.random.random_sample(",
+        [within("Dropout.updateOutput", "            self.mask = keep.astype(input.dtype)",
                 "            if self.mask is None or self.mask.shape != input.shape:\n"
-                "                self.mask = (np.random.random_sample(")],
+                "                self.mask = keep.astype(input.dtype)")],
         causes={"dropout_stale_mask"}),
 ]
 
@@ -437,12 +436,12 @@ OPTIMIZERS = [
 CONV = [
     Bug("conv_true_convolution", "Conv2d",
         "flips the kernel (a true convolution), consistently in all three passes",
-        [within("Conv2d.updateOutput", "np.tensordot(windows, self.W,",
-                "np.tensordot(windows, self.W[:, :, ::-1, ::-1],"),
-         within("Conv2d.updateGradInput", "flipped = self.W[:, :, ::-1, ::-1]",
-                "flipped = self.W"),
-         within("Conv2d.accGradParameters", "axes=([0, 2, 3], [0, 2, 3]))",
-                "axes=([0, 2, 3], [0, 2, 3]))[:, :, ::-1, ::-1]")],
+        [within("Conv2d.updateOutput", "weights = self.W.reshape(",
+                "weights = self.W[:, :, ::-1, ::-1].reshape("),
+         within("Conv2d.updateGradInput", "weights = self.W.reshape(",
+                "weights = self.W[:, :, ::-1, ::-1].reshape("),
+         within("Conv2d.accGradParameters", ".reshape(self.W.shape)",
+                ".reshape(self.W.shape)[:, :, ::-1, ::-1]")],
         message="flipped kernel"),
     Bug("conv_padding_hardcoded", "Conv2d", "padding 1 hard-coded (right for k = 3 only)",
         [within(f"Conv2d.{m}", "pad = self.kernel_size // 2", "pad = 1")
@@ -450,12 +449,12 @@ CONV = [
         causes={"shape"}, message="padding"),
     Bug("conv_gradW_channels_swapped", "Conv2d",
         "gradW laid out as (in, out, k, k): in/out channels transposed",
-        [within("Conv2d.accGradParameters",
-                "self.gradW[...] = np.tensordot(gradOutput, windows, axes=([0, 2, 3], [0, 2, 3]))",
-                'self.gradW = np.einsum("nchwij,nohw->coij", windows, gradOutput)')]),
+        [edits("Conv2d.accGradParameters",
+               ("self.gradW[...] = (grad @ cols", "self.gradW = (grad @ cols"),
+               (".reshape(self.W.shape)", ".reshape(self.W.shape).transpose(1, 0, 2, 3)"))]),
     Bug("conv_gradinput_not_flipped", "Conv2d", "gradInput correlates with the unflipped kernel",
-        [within("Conv2d.updateGradInput", "flipped = self.W[:, :, ::-1, ::-1]",
-                "flipped = self.W")],
+        [within("Conv2d.updateGradInput", "weights = self.W.reshape(",
+                "weights = self.W[:, :, ::-1, ::-1].reshape(")],
         misleading="do not flip the kernel"),
     Bug("conv_gradb_over_batch", "Conv2d", "gradb divided by the batch size",
         [within("Conv2d.accGradParameters", "gradOutput.sum(axis=(0, 2, 3))",
@@ -465,8 +464,8 @@ CONV = [
 
 POOLING = [
     Bug("maxpool_last_max", "MaxPool2d", "gradient to the last maximum of a window on ties",
-        [within("MaxPool2d.updateOutput", "for position in reversed(range(k * k)):",
-                "for position in range(k * k):")],
+        [within("MaxPool2d.updateOutput", "np.greater(candidate, self.output, out=greater)",
+                "np.greater_equal(candidate, self.output, out=greater)")],
         message="ties"),
     Bug("maxpool_every_max", "MaxPool2d", "gradient to every maximum of a window (input == max)",
         [rewrite("MaxPool2d.updateGradInput", """

@@ -155,10 +155,10 @@ TORCH_ACCUMULATE = [
         self.gradBeta += np.sum(gradOutput, axis=0)
     """),
     within("Conv2d.accGradParameters", """\
-        self.gradW[...] = np.tensordot(gradOutput, windows, axes=([0, 2, 3], [0, 2, 3]))
+        self.gradW[...] = (grad @ cols.reshape(-1, grad.shape[1]).T).reshape(self.W.shape)
         self.gradb[...] = gradOutput.sum(axis=(0, 2, 3))
 """, """\
-        self.gradW += np.tensordot(gradOutput, windows, axes=([0, 2, 3], [0, 2, 3]))
+        self.gradW += (grad @ cols.reshape(-1, grad.shape[1]).T).reshape(self.W.shape)
         self.gradb += gradOutput.sum(axis=(0, 2, 3))
 """),
 ]
