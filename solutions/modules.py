@@ -1067,12 +1067,17 @@ def adam_optimizer(variables, gradients, config, state):
             beta1, beta2, t = config["beta1"], config["beta2"], state["t"]
             lr_t = config["learning_rate"] * np.sqrt(1 - beta2**t) / (1 - beta1**t)
             lr_t = float(lr_t)  # a NumPy float64 scalar would make float32 steps float64
-            var_first_moment *= beta1
-            var_first_moment += (1 - beta1) * current_grad
-            var_second_moment *= beta2
-            var_second_moment += (1 - beta2) * np.square(current_grad)
-            # step = lr_t * m / (sqrt(v) + epsilon), computed in one buffer.
-            step = np.sqrt(var_second_moment)
+            # Every pass writes into one buffer, allocated once. m += (1 - beta1) * (g - m) is
+            # beta1 * m + (1 - beta1) * g, and likewise for v and g ** 2.
+            step = np.subtract(current_grad, var_first_moment)
+            step *= 1 - beta1
+            var_first_moment += step
+            np.multiply(current_grad, current_grad, out=step)
+            step -= var_second_moment
+            step *= 1 - beta2
+            var_second_moment += step
+            # step = lr_t * m / (sqrt(v) + epsilon)
+            np.sqrt(var_second_moment, out=step)
             step += config["epsilon"]
             np.divide(var_first_moment, step, out=step)
             step *= lr_t

@@ -402,15 +402,16 @@ OPTIMIZERS = [
                 'config["learning_rate"]')],
         message="no bias correction"),
     Bug("adam_eps_inside_sqrt", "adam_optimizer", "sqrt(v + eps) instead of sqrt(v) + eps",
-        [within("adam_optimizer", 'step = np.sqrt(var_second_moment)\n'
+        [within("adam_optimizer", 'np.sqrt(var_second_moment, out=step)\n'
                 '            step += config["epsilon"]\n',
-                'step = np.sqrt(var_second_moment + config["epsilon"])\n')],
+                'np.add(var_second_moment, config["epsilon"], out=step)\n'
+                '            np.sqrt(step, out=step)\n')],
         message="inside the square root"),
     Bug("adam_eps_after_bias_correction", "adam_optimizer",
         "paper/PyTorch form m_hat / (sqrt(v_hat) + eps): the assignment's lr_t formula "
         "adds eps to the uncorrected sqrt(v)",
         [within("adam_optimizer", """\
-            step = np.sqrt(var_second_moment)
+            np.sqrt(var_second_moment, out=step)
             step += config["epsilon"]
             np.divide(var_first_moment, step, out=step)
             step *= lr_t
