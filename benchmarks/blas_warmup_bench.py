@@ -1,12 +1,13 @@
 """Why the worker runs one 512 x 512 product before any student code (``warm_blas``).
 
-    .venv/bin/python benchmarks/blas_warmup_bench.py            # 1 thread, 5 fresh processes each
+    .venv/bin/python benchmarks/blas_warmup_bench.py       # 1 thread, 5 processes per case
 
-Each measurement is a fresh process (OpenBLAS's state is per process): it either runs
-``warm_blas`` first or not, then times the large products of compare's networks, float32,
-batch 128. Seen here with one thread: when the first product a process runs is small (as
-in a network whose first layer is a small convolution), OpenBLAS's larger products stay up
-to 2.5x slower for the whole process.
+Each measurement is a fresh process (OpenBLAS's state is per process) that runs a small
+product, then ``warm_blas`` or not, then times one of the large products of compare's
+networks (float32, batch 128): one product per process, so that no earlier large product
+warms the buffer for a later one. Seen here with one thread: when the first product a
+process runs is small (as in a network whose first layer is a small convolution),
+OpenBLAS's larger products stay up to 2.5x slower for the whole process.
 """
 
 from __future__ import annotations
@@ -35,22 +36,20 @@ np.ones((4, 4), np.float32) @ np.ones((4, 4), np.float32)  # a small first produ
 if {warm}:
     warm_blas(np)
 rng = np.random.default_rng(0)
-out = {{}}
-for name, (m, k, n, t) in {products!r}.items():
-    a = rng.random((m, k) if t[0] == "N" else (k, m), dtype=np.float32)
-    b = rng.random((k, n) if t[1] == "N" else (n, k), dtype=np.float32)
-    a, b = (a if t[0] == "N" else a.T), (b if t[1] == "N" else b.T)
+m, k, n, t = {product!r}
+a = rng.random((m, k) if t[0] == "N" else (k, m), dtype=np.float32)
+b = rng.random((k, n) if t[1] == "N" else (n, k), dtype=np.float32)
+a, b = (a if t[0] == "N" else a.T), (b if t[1] == "N" else b.T)
+a @ b
+start = time.perf_counter()
+for _ in range(5):
     a @ b
-    start = time.perf_counter()
-    for _ in range(5):
-        a @ b
-    out[name] = (time.perf_counter() - start) / 5
-print(json.dumps(out))
+print(json.dumps((time.perf_counter() - start) / 5))
 """
 
 
-def _run(warm: bool) -> dict[str, float]:
-    code = CHILD.format(repo=str(REPO), warm=warm, products=PRODUCTS)
+def _run(product: tuple, warm: bool) -> float:
+    code = CHILD.format(repo=str(REPO), warm=warm, product=product)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     return json.loads(done.stdout)
@@ -65,15 +64,15 @@ def main() -> None:
     own_session()
     pin_threads(args.threads)
     print(describe_machine())
-    runs = {False: [], True: []}
-    for _ in range(args.repeats):  # interleaved: both sides see the same load
-        for warm in (False, True):
-            runs[warm].append(_run(warm))
-    print(f"\nthreads={args.threads}, {args.repeats} fresh processes per side, ms per product")
+    print(f"\nthreads={args.threads}, {args.repeats} fresh processes per side and product, "
+          "ms per product")
     print(f"  {'product':46s} {'cold':>22s} {'warm_blas':>22s} {'cold/warm':>20s}")
-    for name in PRODUCTS:
-        cold = [1e3 * r[name] for r in runs[False]]
-        warm = [1e3 * r[name] for r in runs[True]]
+    for name, product in PRODUCTS.items():
+        runs = {False: [], True: []}
+        for _ in range(args.repeats):  # interleaved: both sides see the same load
+            for warm in (False, True):
+                runs[warm].append(1e3 * _run(product, warm))
+        cold, warm = runs[False], runs[True]
         ratio = [c / w for c, w in zip(cold, warm, strict=True)]
         print(f"  {name:46s} {spread(cold):>22s} {spread(warm):>22s} {spread(ratio):>20s}")
 
