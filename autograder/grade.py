@@ -1,4 +1,7 @@
-"""Grade one submission: every check of every component in an isolated worker, then MNIST."""
+"""Grade one submission: every check of every component in an isolated worker, then MNIST.
+
+``Grader`` is the orchestrator; ``CheckRunner`` runs one submission's checks in its worker.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +11,15 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-import autograder.checks  # noqa: F401 - registers the check kinds
-from autograder.checks.base import REGISTRY, Context
-from autograder.compare import CheckFailed
+import autograder.kinds  # noqa: F401 - registers the check kinds
+from autograder import mnist_check
+from autograder.checks import CheckFailed
+from autograder.kinds.base import REGISTRY, Context
+from autograder.loaded import LoadedSubmission
 from autograder.refcache import cache_dir
+from autograder.results import Cause, CheckResult, ComponentResult, GradeResult, failed
 from autograder.sandbox import (
     BudgetExhausted,
     Limits,
@@ -22,68 +27,10 @@ from autograder.sandbox import (
     StudentError,
     Worker,
     WorkerDied,
-    WorkerFailure,
     WorkerTimeout,
 )
 from autograder.spec import Assignment, CheckSpec, Component
 from autograder.submission import Submission
-
-
-@dataclass
-class CheckResult:
-    name: str
-    passed: bool
-    score: float
-    max_score: float
-    message: str = ""
-    visibility: str = "public"
-    cause: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("name", "passed", "score", "max_score", "message")}
-
-
-@dataclass
-class ComponentResult:
-    name: str
-    max_score: float
-    checks: list[CheckResult] = field(default_factory=list)
-    found_as: str | None = None  # the alias the submission used, if not the canonical name
-    extra: dict[str, Any] = field(default_factory=dict)  # MNIST: accuracy, threshold, seconds
-
-    @property
-    def score(self) -> float:
-        return sum(c.score for c in self.checks)
-
-    def to_json(self) -> dict[str, Any]:
-        out = {"name": self.name, "score": self.score, "max_score": self.max_score,
-               "checks": [c.to_json() for c in self.checks]}
-        if self.found_as:
-            out["found_as"] = self.found_as
-        return {**out, **self.extra}
-
-
-@dataclass
-class GradeResult:
-    submission: str
-    assignment: str
-    components: list[ComponentResult]
-    notes: list[str]
-    seconds: float = 0.0
-
-    @property
-    def score(self) -> float:
-        return sum(c.score for c in self.components)
-
-    @property
-    def max_score(self) -> float:
-        return sum(c.max_score for c in self.components)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"submission": self.submission, "assignment": self.assignment,
-                "score": self.score, "max_score": self.max_score,
-                "components": [c.to_json() for c in self.components], "notes": self.notes}
-
 
 Progress = Callable[[str], None]
 
@@ -104,8 +51,6 @@ class Grader:
         started = time.monotonic()
         with_mnist = self.mnist and bool(self.assignment.mnist) and \
             (only is None or "MNIST" in only)
-        if with_mnist:
-            from autograder import mnist_check  # it imports this module
         # With two cores the network trains in a second worker while the first runs the
         # checks: the wall time is the training's, not the training's plus the checks'.
         beside = with_mnist and self._can_train_beside()
@@ -113,9 +58,10 @@ class Grader:
                 else contextlib.nullcontext() as pool:
             trained = pool.submit(self._train_mnist, submission, started) if beside else None
             with self._session(submission, started) as session:
-                run = _Run(self, submission, session)
-                components = run.components([c for c in self.assignment.components
-                                             if only is None or c.name in only])
+                run = self._load(submission, session)
+                selected = [c for c in self.assignment.components
+                            if only is None or c.name in only]
+                components = CheckRunner(self, run).components(selected)
                 if with_mnist and not beside:
                     outcome = mnist_check.train_outcome(run)
             if beside:  # waited for only once the checks' worker (and its user) is released
@@ -144,14 +90,15 @@ class Grader:
                           budget_deadline=started + limits.submission_timeout,
                           budget=limits.submission_timeout)
 
-    def _train_mnist(self, submission: Submission, started: float) -> Any:
+    def _train_mnist(self, submission: Submission, started: float) -> mnist_check.Outcome:
         """The MNIST outcome, from a worker of its own (run beside the checks)."""
-        from autograder import mnist_check
-
         # Two BLAS threads: the checks leave the second core after their first seconds.
         threads = max(self._limits().threads, 2)
         with self._session(submission, started, threads) as session:
-            return mnist_check.train_outcome(_Run(self, submission, session))
+            return mnist_check.train_outcome(self._load(submission, session))
+
+    def _load(self, submission: Submission, session: Session) -> LoadedSubmission:
+        return LoadedSubmission(self.assignment, submission, session, self.load_timeout)
 
     def _limits(self) -> Limits:
         """The given limits, with the assignment's forbidden imports when it names any."""
@@ -172,75 +119,18 @@ class Grader:
         return tuple(str(p) for p in paths)
 
 
-class _Run:
-    """The state of grading one submission: the worker session and what the code defines."""
+@dataclass
+class CheckRunner:
+    """Runs the checks of a grader's assignment against one loaded submission."""
 
-    def __init__(self, grader: Grader, submission: Submission, session: Session):
-        self.grader = grader
-        self.assignment = grader.assignment
-        self.submission = submission
-        self.session = session
-        self.notes: list[str] = list(submission.dropped)
-        self.names: set[str] = set()
-        self.load_failure: str | None = None
-        self.load_errors: list[str] = []
-        self.skipped_cells: dict[int, str] = {}
-        self._load(first=True)
+    grader: Grader
+    run: LoadedSubmission
 
-    # -- the worker -----------------------------------------------------------------
-    def _load(self, first: bool = False) -> None:
-        """Run the submission's top-level code cell by cell; a cell that hangs or kills the
-        worker is skipped (and noted), and the others are loaded again in a fresh worker."""
-        if first is False or not self.session.worker.alive():
-            self.session.worker.start()
-        sub = self.submission
-        numbers = getattr(sub, "cell_numbers", None) or list(range(1, len(sub.cells) + 1))
-        labels = [sub.filename if sub.kind == "py" else f"{sub.filename} cell {n}"
-                  for n in numbers]
-        self.session.deadline = None
-        errors: list[str] = []
-        loaded = False
-        for i, (cell, label) in enumerate(zip(sub.cells, labels, strict=True)):
-            if i in self.skipped_cells:
-                continue
-            try:
-                info = self.session.load([cell], sub.filename, [label], append=loaded,
-                                         timeout=self._load_timeout())
-            except WorkerFailure as exc:
-                what = "the module's top-level code" if sub.kind == "py" else label
-                self.skipped_cells[i] = (f"{what} was skipped: {exc} (keep long-running code "
-                                         "such as training out of the graded file)")
-                self.load_failure = self.skipped_cells[i] if sub.kind == "py" else None
-                if not self.session.worker.alive() or sub.kind != "py":
-                    return self._load()
-                return
-            loaded = True
-            self.names = set(info["names"])
-            errors += [f"{label} raised {e['error']['type']}: {e['error']['message']} "
-                       f"{_first_frame(e['error'].get('traceback', ''))}".rstrip()
-                       for e in info["errors"]]
-        if sub.kind != "py":
-            self.load_failure = None
-        if first or not self.load_errors:
-            self.load_errors = errors + list(self.skipped_cells.values())
-            self.notes = list(sub.dropped) + self.load_errors
-
-    def _load_timeout(self) -> float:
-        return self.grader.load_timeout or self.assignment.load_timeout
-
-    def ensure_worker(self) -> None:
-        if not self.session.worker.alive():
-            self._load()
-
-    def resolve(self, comp_names: tuple[str, ...]) -> str | None:
-        return next((n for n in comp_names if n in self.names), None)
-
-    # -- components -----------------------------------------------------------------
     def components(self, comps: list[Component]) -> list[ComponentResult]:
         """Grade components; every public check runs before any hidden one, so student code
         cannot carry what it saw in a hidden check into a public check's visible message."""
         results = [ComponentResult(c.name, c.points) for c in comps]
-        names = [self.resolve(c.names) for c in comps]
+        names = [self.run.resolve(c.names) for c in comps]
         checks: list[dict[int, CheckResult]] = [{} for _ in comps]
         for phase in ("public", "hidden"):
             for comp, name, done in zip(comps, names, checks, strict=True):
@@ -256,57 +146,50 @@ class _Run:
         return results
 
     def _missing(self, comp: Component, check: CheckSpec) -> CheckResult:
-        reason = self.load_failure or (
+        reason = self.run.load_failure or (
             f"not found: the submission does not define '{comp.name}'"
             + (f" (or {', '.join(comp.aliases)})" if comp.aliases else "")
-            + (f"; note: {self.load_errors[0]}" if self.load_errors else ""))
-        return _failed(check, reason, "missing")
+            + (f"; note: {self.run.load_errors[0]}" if self.run.load_errors else ""))
+        return _failed(check, reason, Cause.MISSING)
 
     def run_check(self, check: CheckSpec, name: str) -> CheckResult:
         if check.visibility not in self.grader.visibilities:
-            return _failed(check, "not run", "skipped")
-        if self.session.out_of_time():
+            return _failed(check, "not run", Cause.SKIPPED)
+        if self.run.session.out_of_time():
             return _failed(check, f"not run: the submission's total time budget of "
-                           f"{self.session.budget:g} s is used up", "budget")
-        self.ensure_worker()
-        if self.load_failure:
-            return _failed(check, self.load_failure, "load")
-        seed = self.grader.seed if self.grader.seed is not None else self.assignment.seed
-        ctx = Context(self.session, check, name, seed, self.assignment.tolerance,
-                      self.assignment.solution, self.assignment.reference_code)
+                           f"{self.run.session.budget:g} s is used up", Cause.BUDGET)
+        self.run.ensure_worker()
+        if self.run.load_failure:
+            return _failed(check, self.run.load_failure, Cause.LOAD)
+        seed = self.grader.seed if self.grader.seed is not None else self.run.assignment.seed
+        ctx = Context(self.run.session, check, name, seed, self.run.assignment.tolerance,
+                      self.run.assignment.solution, self.run.assignment.reference_code)
         timeout = float(self.grader.check_timeout or check.get("timeout")
-                        or self.assignment.check_timeout)
-        self.session.deadline = time.monotonic() + timeout
+                        or self.run.assignment.check_timeout)
+        self.run.session.deadline = time.monotonic() + timeout
         try:
             REGISTRY[check.kind](ctx)
         except CheckFailed as exc:
             return _failed(check, exc.message, exc.cause)
         except StudentError as exc:
-            return _failed(check, f"your code raised {exc.short()}", "exception")
+            return _failed(check, f"your code raised {exc.short()}", Cause.EXCEPTION)
         except WorkerTimeout as exc:
-            if isinstance(exc, BudgetExhausted) or self.session.out_of_time():
+            if isinstance(exc, BudgetExhausted) or self.run.session.out_of_time():
                 return _failed(check, f"stopped: the submission's total time budget of "
-                               f"{self.session.budget:g} s is used up", "budget")
+                               f"{self.run.session.budget:g} s is used up", Cause.BUDGET)
             return _failed(check, f"timed out after {timeout:g} s (an infinite loop, or far "
-                           "too slow: vectorise over the batch)", "timeout")
+                           "too slow: vectorise over the batch)", Cause.TIMEOUT)
         except WorkerDied as exc:
-            tail = self.session.worker.output_tail(300).strip()
+            tail = self.run.session.worker.output_tail(300).strip()
             return _failed(check, f"{exc} while running this check"
-                           + (f"; last output: {tail[-200:]}" if tail else ""), "crash")
+                           + (f"; last output: {tail[-200:]}" if tail else ""), Cause.CRASH)
         except Exception as exc:  # noqa: BLE001 - a grader bug must not sink the whole grade
             return _failed(check, f"internal grader error ({type(exc).__name__}: {exc}); "
-                           "please report it", "grader_error")
+                           "please report it", Cause.GRADER_ERROR)
         finally:
-            self.session.deadline = None
+            self.run.session.deadline = None
         return CheckResult(check.name, True, check.points, check.points, "", check.visibility)
 
 
-def _failed(check: CheckSpec, message: str, cause: str | None) -> CheckResult:
-    return CheckResult(check.name, False, 0.0, check.points, message, check.visibility, cause)
-
-
-def _first_frame(traceback: str) -> str:
-    lines = [ln.strip() for ln in traceback.strip().splitlines() if ln.strip()]
-    return f"({lines[-2] if len(lines) >= 2 else lines[0]})" if lines else ""
-
-
+def _failed(check: CheckSpec, message: str, cause: Cause | None) -> CheckResult:
+    return failed(check.name, check.points, check.visibility, message, cause)

@@ -10,22 +10,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autograder.compare import CheckFailed, as_array
-from autograder.grade import CheckResult, ComponentResult, _Run
+from autograder.checks import CheckFailed, as_array
+from autograder.loaded import LoadedSubmission
 from autograder.mnist import load_mnist
+from autograder.results import Cause, CheckResult, ComponentResult
 from autograder.sandbox import StudentError, WorkerDied, WorkerTimeout
 from autograder.spec import network_names
 
 
-def _training_config(run: _Run, cfg: dict) -> dict:
+def _training_config(run: LoadedSubmission, cfg: dict) -> dict:
     """The worker's config with every component name replaced by the one the student used."""
     network, missing = run.assignment.network_config(cfg, run.names)
     if missing:
-        raise CheckFailed(f"cannot build the network: {', '.join(missing)} not defined", "missing")
+        raise CheckFailed(f"cannot build the network: {', '.join(missing)} not defined",
+                          Cause.MISSING)
     return {k: v for k, v in network.items() if k not in ("points", "threshold", "seed")}
 
 
-def _accuracy(run: _Run, cfg: dict) -> tuple[float, float]:
+def _accuracy(run: LoadedSubmission, cfg: dict) -> tuple[float, float]:
     x_train, y_train = load_mnist("train")
     x_test, y_test = load_mnist("test")
     train_cfg = _training_config(run, cfg)
@@ -37,11 +39,11 @@ def _accuracy(run: _Run, cfg: dict) -> tuple[float, float]:
         y_train=np.ascontiguousarray(y_train), seed=int(cfg.get("seed", 0)),
         x_test=np.ascontiguousarray(x_test.reshape(len(x_test), -1)))
     if not isinstance(reply, dict):
-        raise CheckFailed("training returned no result", "bad_type")
+        raise CheckFailed("training returned no result", Cause.BAD_TYPE)
     predictions = as_array(reply.get("predictions"), "the predicted labels")
     if predictions.shape != y_test.shape:
         raise CheckFailed(f"expected {len(y_test)} predicted labels, got shape "
-                          f"{predictions.shape}", "shape")
+                          f"{predictions.shape}", Cause.SHAPE)
     seconds = reply.get("seconds")
     return float(np.mean(predictions == y_test)), float(seconds) if seconds else 0.0
 
@@ -56,7 +58,7 @@ class Outcome:
     cause: str | None = None
 
 
-def train_outcome(run: _Run) -> Outcome:
+def train_outcome(run: LoadedSubmission) -> Outcome:
     """Train the network in ``run``'s worker and score its test predictions."""
     run.session.deadline = None
     try:
@@ -64,11 +66,11 @@ def train_outcome(run: _Run) -> Outcome:
     except CheckFailed as exc:
         return Outcome(message=exc.message, cause=exc.cause)
     except StudentError as exc:
-        return Outcome(message=f"training raised {exc.short()}", cause="exception")
+        return Outcome(message=f"training raised {exc.short()}", cause=Cause.EXCEPTION)
     except WorkerTimeout:
-        return Outcome(message="training exceeded the time budget", cause="timeout")
+        return Outcome(message="training exceeded the time budget", cause=Cause.TIMEOUT)
     except WorkerDied as exc:
-        return Outcome(message=f"{exc} during training", cause="crash")
+        return Outcome(message=f"{exc} during training", cause=Cause.CRASH)
     return Outcome(accuracy, seconds)
 
 
@@ -83,7 +85,7 @@ def mnist_component(cfg: dict, outcome: Outcome,
     passed = not message and outcome.accuracy >= threshold
     if not message and not passed:
         message = f"test accuracy {outcome.accuracy:.2%} is below the threshold {threshold:.1%}"
-        cause = "accuracy"
+        cause = Cause.ACCURACY
     if not passed:
         broken = _broken(cfg, components)
         if broken:

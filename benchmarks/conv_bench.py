@@ -17,7 +17,7 @@ import time
 import numpy as np
 from common import REPO, describe_machine, median, own_session, pin_threads, spread
 
-from autograder.versus.archs import ARCHS
+from autograder.compare.archs import ARCHS
 
 
 def _cnn_layers() -> list[tuple[int, int, int]]:

@@ -68,11 +68,11 @@ def component_seconds(path: Path, name: str) -> tuple[float, float, float]:
 
 def cnn_batch_seconds(path: Path, batches: int) -> float:
     """Worker training time per minibatch of compare's CNN with the submission at ``path``."""
+    from autograder.compare import numpy_net
+    from autograder.compare.archs import ARCHS, initial_parameters
     from autograder.mnist import load_mnist
     from autograder.spec import load_assignment
     from autograder.submission import load_submission
-    from autograder.versus import numpy_net
-    from autograder.versus.archs import ARCHS, initial_parameters
 
     arch, assignment = ARCHS["cnn"], load_assignment("modules")
     x, y = load_mnist("train")

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from common import REPO, describe_machine, median, own_session, pin_threads
 
-from autograder.versus.archs import ARCHS, initial_parameters
+from autograder.compare.archs import ARCHS, initial_parameters
 from autograder.worker.main import warm_blas
 
 
@@ -92,7 +92,7 @@ def profile_numpy(arch, steps: int, solution: Path) -> None:
 def profile_torch(arch, steps: int, threads: int, operators: bool) -> None:
     import torch
 
-    from autograder.versus import torch_net
+    from autograder.compare import torch_net
 
     torch.set_num_threads(threads)
     model = torch_net.build(arch, initial_parameters(arch.layers, 0))

@@ -21,11 +21,11 @@ from pathlib import Path
 
 from common import REPO, describe_machine, own_session, spread, verdict
 
+from autograder.compare import numpy_net, torch_net
+from autograder.compare.archs import ARCHS, initial_parameters
 from autograder.mnist import load_mnist
 from autograder.spec import load_assignment
 from autograder.submission import load_submission
-from autograder.versus import numpy_net, torch_net
-from autograder.versus.archs import ARCHS, initial_parameters
 
 TIME_TARGETS = {"mlp": 0.7, "cnn": 1.3}
 ACCURACY_TARGETS = {"mlp": 0.98, "cnn": 0.985}
@@ -74,19 +74,20 @@ def time_ratios(arch: str, threads: int, batches: int, repeats: int) -> None:
 
 
 def accuracy(arch: str, threads: int, out: Path) -> None:
-    from autograder.versus.command import _data, compare, report
+    from autograder.compare import tables
+    from autograder.compare.training import compare, load_data
 
     args = argparse.Namespace(assignment="modules", submission=None, epochs=None,
                               train_size=None, test_size=None, seed=0, timeout=None,
                               threads=threads, full_backward=False)
     start = time.perf_counter()
-    numpy_side, torch_side = compare(ARCHS[arch], args, _data(None, None))
+    numpy_side, torch_side = compare(ARCHS[arch], args, load_data(None, None))
     title = (f"{arch.upper()}: nngrade compare --arch {arch} --threads {threads} "
              f"({ARCHS[arch].epochs} epochs, full MNIST)")
     print()
-    report.render_table(title, numpy_side, torch_side, sys.stdout)
+    tables.render_table(title, numpy_side, torch_side, sys.stdout)
     out.mkdir(parents=True, exist_ok=True)
-    report.plot_curves(f"{ARCHS[arch].description}\n{title}", [numpy_side, torch_side],
+    tables.plot_curves(f"{ARCHS[arch].description}\n{title}", [numpy_side, torch_side],
                        out / f"{arch}_curves.png")
     target = ACCURACY_TARGETS[arch]
     print(f"  test accuracy NumPy {numpy_side.accuracy:.2%}, PyTorch {torch_side.accuracy:.2%} "

@@ -19,7 +19,8 @@ from corpus import Bug, Variant, build, solution_text
 from corpus.bugs import BUGS
 from corpus.variants import VARIANTS
 
-from autograder.grade import Grader, GradeResult
+from autograder.grade import Grader
+from autograder.results import GradeResult
 from autograder.spec import load_assignment
 from autograder.submission import load_submission
 

@@ -19,7 +19,8 @@ from corpus_extended import SOLUTION, Bug, Variant, build
 from corpus_extended.bugs import BUGS
 from corpus_extended.variants import VARIANTS
 
-from autograder.grade import Grader, GradeResult
+from autograder.grade import Grader
+from autograder.results import GradeResult
 from autograder.spec import load_assignment
 from autograder.submission import load_submission
 

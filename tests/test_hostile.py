@@ -28,8 +28,9 @@ import pytest
 
 import autograder.grade as grade_module
 from autograder import isolation
-from autograder.grade import Grader, GradeResult
+from autograder.grade import Grader
 from autograder.references import torch_reference
+from autograder.results import GradeResult
 from autograder.sandbox import Limits, Worker
 from autograder.spec import load_assignment
 from autograder.submission import load_submission

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from autograder.cli import main
+from autograder.compare import torch_net
+from autograder.compare.archs import ARCHS, initial_parameters
 from autograder.mnist import load_mnist
-from autograder.versus import torch_net
-from autograder.versus.archs import ARCHS, initial_parameters
 
 REPO = Path(__file__).resolve().parents[1]
 SOLUTION = REPO / "solutions" / "modules.py"

@@ -40,7 +40,7 @@ def render(record: Record, assignment: Assignment, max_score: float) -> str:
     if record.status in ADVICE:
         lines += [ADVICE[record.status], ""]
     lines += _table(result["components"])
-    lines += _fixes(result["components"], record.checks)
+    lines += _fixes(result["components"])
     notes = result.get("notes") or []
     if notes:
         lines += ["## Notes", "", *[f"- {_inline(n)}" for n in notes], ""]
@@ -57,19 +57,19 @@ def _table(components: list[dict[str, Any]]) -> list[str]:
     return lines + [""]
 
 
-def _fixes(components: list[dict[str, Any]], checks: list[list[list[Any]]]) -> list[str]:
+def _fixes(components: list[dict[str, Any]]) -> list[str]:
     lines: list[str] = []
-    for comp, metas in zip(components, checks, strict=False):
-        failed = [(c, m) for c, m in zip(comp["checks"], metas, strict=False) if not c["passed"]]
+    for comp in components:
+        failed = [c for c in comp["checks"] if not c["passed"]]
         if not failed:
             continue
         lines += [f"### {comp['name']} ({comp['score']:g} / {comp['max_score']:g})", ""]
-        public = [(c, m) for c, m in failed if m[0] != "hidden"]
-        messages = {c["message"] for c, _ in public}
+        public = [c for c in failed if c.get("visibility") != "hidden"]
+        messages = {c["message"] for c in public}
         if len(public) > 1 and len(messages) == 1:
             lines += [f"All {len(public)} failing checks say:", "", *_block(messages.pop())]
         else:
-            for check, _ in public:
+            for check in public:
                 lines += [f"- **{check['name']}** ({check['score']:g} / {check['max_score']:g})",
                           "", *_block(check["message"], indent="  ")]
         hidden = len(failed) - len(public)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.batch.inputs import Entry, Student
+from autograder.results import Cause
 
 # Statuses of results that are worth keeping; anything else is retried by the next run.
 FINAL_STATUSES = frozenset({"ok", "timeout", "crash", "error"})
@@ -30,7 +31,6 @@ class Record:
     status: str
     message: str = ""
     result: dict[str, Any] | None = None  # GradeResult.to_json()
-    checks: list[list[list[Any]]] = field(default_factory=list)  # [visibility, cause] per check
     seconds: float = 0.0
     cache: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -52,7 +52,7 @@ class Record:
                                "notes": [self.message] if self.message else []}
         batch = {"key": self.key, "source": self.source, "status": self.status,
                  "message": self.message, "students": [vars(s) for s in self.students],
-                 "checks": self.checks, "seconds": self.seconds, "cache": self.cache,
+                 "seconds": self.seconds, "cache": self.cache,
                  "notes": self.notes, "submitted_at": self.submitted_at,
                  "graded_at": self.graded_at, "worker": self.worker}
         return {**base, "batch": batch}
@@ -63,7 +63,7 @@ class Record:
         return cls(key=batch["key"], source=batch["source"],
                    students=[Student(**s) for s in batch["students"]], status=batch["status"],
                    message=batch["message"], result=data if data.get("components") else None,
-                   checks=batch["checks"], seconds=batch["seconds"], cache=batch["cache"],
+                   seconds=batch["seconds"], cache=batch["cache"],
                    notes=batch.get("notes", []), submitted_at=batch.get("submitted_at", ""),
                    graded_at=batch.get("graded_at", ""), worker=batch.get("worker", ""))
 
@@ -76,16 +76,15 @@ def input_record(entry: Entry, status: str, message: str) -> Record:
 # --- status ----------------------------------------------------------------------------------
 
 
-def classify(result: dict[str, Any], checks: list[list[list[Any]]]) -> tuple[str, str]:
-    """(status, one-line message) for a finished grade."""
-    flat = [(comp["name"], check, meta[1])
-            for comp, metas in zip(result["components"], checks, strict=True)
-            for check, meta in zip(comp["checks"], metas, strict=True)]
+def classify(result: dict[str, Any]) -> tuple[str, str]:
+    """(status, one-line message) for a finished grade (``GradeResult.to_json()``)."""
+    flat = [(comp["name"], check, check.get("cause"))
+            for comp in result["components"] for check in comp["checks"]]
     failed = [(comp, check, cause) for comp, check, cause in flat if not check["passed"]]
-    if flat and failed and all(cause in ("missing", "load") for _, _, cause in failed) \
+    if flat and failed and all(cause in (Cause.MISSING, Cause.LOAD) for _, _, cause in failed) \
             and len(failed) == len(flat) and result["notes"]:
         return "error", _first_line(result["notes"][0])
-    for status, cause in (("timeout", "timeout"), ("crash", "crash")):
+    for status, cause in (("timeout", Cause.TIMEOUT), ("crash", Cause.CRASH)):
         hit = sorted({comp for comp, _, c in failed if c == cause})
         if hit:
             return status, f"{cause} in {_names(hit)}"

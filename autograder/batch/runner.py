@@ -113,7 +113,7 @@ def _write_outputs(summary: BatchSummary, assignment: Assignment, options: Batch
     summary.pairs = similarity.find_pairs(codes, summary.template,
                                           cache=out / ".work" / "fingerprints")
     if options.report:
-        from autograder.batch.report import write_report
+        from autograder.batch.html_report import write_report
 
         write_report(out / "report.html", summary, assignment, options.threshold)
 
@@ -243,7 +243,7 @@ def _record(entry: Entry, outcome: Outcome, cache: dict[str, Any]) -> Record:
         record.status, record.message = "grader_error", mismatch
         return record
     record.result = {**outcome["result"], "submission": entry.source}
-    record.checks, record.seconds, record.cache = outcome["checks"], outcome["seconds"], cache
+    record.seconds, record.cache = outcome["seconds"], cache
     return record
 
 

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from autograder.grade import CheckResult, ComponentResult, GradeResult
+from autograder.results import Cause, CheckResult, ComponentResult, GradeResult
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "results.schema.json"
 VISIBILITIES = ("visible", "after_published", "after_due_date", "hidden")
@@ -25,55 +25,57 @@ DEFAULT_HIDDEN_VISIBILITY = "after_published"
 # Failure causes (``CheckResult.cause``) -> what a student may learn from a hidden check.
 # No numbers, shapes or values: only the kind of mistake. A new cause id in the engine needs
 # a sentence here (tests/test_gradescope.py checks); until then it shows HIDDEN_FALLBACK.
-HIDDEN_CAUSES: dict[str | None, str] = {
+HIDDEN_CAUSES: dict[Cause | None, str] = {
     None: "wrong values",
-    "times_batch": "off by a factor of the batch size (only criterions average over the batch)",
-    "over_batch": "divided by the batch size (only criterions divide by the batch size)",
-    "sign_flip": "sign flipped",
-    "factor_2": "twice the right value",
-    "factor_half": "half the right value",
-    "factor": "off by a constant factor",
-    "transposed": "the result is transposed",
-    "transposed_shape": "the result has the transposed shape",
-    "reshaped": "right values, wrong shape",
-    "shape": "wrong shape",
-    "zeros": "all zeros: not computed, or reset after computing",
-    "nonfinite": "NaN or inf in the result (overflow or log of zero)",
-    "spec_mistake": "matches a known mistake; the public checks of this component describe it",
-    "returned_none": "a result is None: not returned, or not stored",
-    "bad_type": "a result is not a plain numeric numpy array",
-    "mutates_input": "the input or gradOutput is modified in place",
-    "grad_accumulation": "parameter gradients are not accumulated over backward calls",
-    "zero_grad": "zeroGradParameters does not reset the gradients",
-    "param_shape": "a parameter or its gradient has the wrong shape",
-    "get_parameters": "getParameters or getGradParameters do not return the layer's own arrays",
-    "init": "parameters are not initialised as specified",
-    "not_inplace": "variables are not updated in place",
-    "exception": "your code raised an exception",
-    "timeout": "timed out: an infinite loop, or far too slow (vectorise over the batch)",
-    "crash": "the process running your code died (crash, or out of memory)",
-    "missing": "not found: the submission does not define this component",
-    "load": "the submission's top-level code failed to run",
-    "grader_error": "internal grader error; please report it",
-    "skipped": "not run",
-    "sequential_calls": "a child is not called exactly once per pass",
-    "sequential_acc": "the children's parameter gradients are not computed",
-    "residual_calls": "the wrapped module is not called exactly once per pass",
-    "residual_acc": "the wrapped module's parameter gradients are not computed",
-    "container_params": "getParameters or getGradParameters do not list one entry per child",
-    "container_getitem": "indexing does not return the modules in the order they were added",
-    "container_propagation": "a call is not passed on to every child",
-    "container_mode": "train() or evaluate() is not passed on to every child",
-    "module_init": "a new module does not start in training mode",
-    "module_backward": "backward does not call updateGradInput then accGradParameters",
-    "module_mode": "train() or evaluate() does not set the training flag",
-    "module_params": "a module without parameters must return empty lists",
-    "dropout_scale": "kept values are not scaled by the inverse of the keep probability",
-    "dropout_rate": "the drop rate does not match p",
-    "dropout_independence": "mask elements are not drawn independently",
-    "dropout_stale_mask": "the mask is not drawn afresh on every forward",
-    "dropout_mask_not_reused": "backward does not reuse the forward's mask",
-    "budget": "not run: the submission's total time budget is used up",
+    Cause.TIMES_BATCH: "off by a factor of the batch size (only criterions average over the batch)",
+    Cause.OVER_BATCH: "divided by the batch size (only criterions divide by the batch size)",
+    Cause.SIGN_FLIP: "sign flipped",
+    Cause.FACTOR_2: "twice the right value",
+    Cause.FACTOR_HALF: "half the right value",
+    Cause.FACTOR: "off by a constant factor",
+    Cause.TRANSPOSED: "the result is transposed",
+    Cause.TRANSPOSED_SHAPE: "the result has the transposed shape",
+    Cause.RESHAPED: "right values, wrong shape",
+    Cause.SHAPE: "wrong shape",
+    Cause.ZEROS: "all zeros: not computed, or reset after computing",
+    Cause.NONFINITE: "NaN or inf in the result (overflow or log of zero)",
+    Cause.SPEC_MISTAKE: "matches a known mistake; the public checks of this component describe it",
+    Cause.RETURNED_NONE: "a result is None: not returned, or not stored",
+    Cause.BAD_TYPE: "a result is not a plain numeric numpy array",
+    Cause.MUTATES_INPUT: "the input or gradOutput is modified in place",
+    Cause.GRAD_ACCUMULATION: "parameter gradients are not accumulated over backward calls",
+    Cause.ZERO_GRAD: "zeroGradParameters does not reset the gradients",
+    Cause.PARAM_SHAPE: "a parameter or its gradient has the wrong shape",
+    Cause.GET_PARAMETERS: "getParameters or getGradParameters do not return the layer's own arrays",
+    Cause.INIT: "parameters are not initialised as specified",
+    Cause.NOT_INPLACE: "variables are not updated in place",
+    Cause.EXCEPTION: "your code raised an exception",
+    Cause.TIMEOUT: "timed out: an infinite loop, or far too slow (vectorise over the batch)",
+    Cause.CRASH: "the process running your code died (crash, or out of memory)",
+    Cause.MISSING: "not found: the submission does not define this component",
+    Cause.LOAD: "the submission's top-level code failed to run",
+    Cause.GRADER_ERROR: "internal grader error; please report it",
+    Cause.SKIPPED: "not run",
+    Cause.SEQUENTIAL_CALLS: "a child is not called exactly once per pass",
+    Cause.SEQUENTIAL_ACC: "the children's parameter gradients are not computed",
+    Cause.RESIDUAL_CALLS: "the wrapped module is not called exactly once per pass",
+    Cause.RESIDUAL_ACC: "the wrapped module's parameter gradients are not computed",
+    Cause.CONTAINER_PARAMS: "getParameters or getGradParameters do not list one entry per child",
+    Cause.CONTAINER_GETITEM: "indexing does not return the modules in the order they were added",
+    Cause.CONTAINER_PROPAGATION: "a call is not passed on to every child",
+    Cause.CONTAINER_MODE: "train() or evaluate() is not passed on to every child",
+    Cause.MODULE_INIT: "a new module does not start in training mode",
+    Cause.MODULE_BACKWARD: "backward does not call updateGradInput then accGradParameters",
+    Cause.MODULE_MODE: "train() or evaluate() does not set the training flag",
+    Cause.MODULE_PARAMS: "a module without parameters must return empty lists",
+    Cause.DROPOUT_SCALE: "kept values are not scaled by the inverse of the keep probability",
+    Cause.DROPOUT_RATE: "the drop rate does not match p",
+    Cause.DROPOUT_INDEPENDENCE: "mask elements are not drawn independently",
+    Cause.DROPOUT_STALE_MASK: "the mask is not drawn afresh on every forward",
+    Cause.DROPOUT_MASK_NOT_REUSED: "backward does not reuse the forward's mask",
+    Cause.OPTIMIZER_MISTAKE: "the update follows a known wrong formula",
+    Cause.ACCURACY: "the test accuracy is below the threshold",
+    Cause.BUDGET: "not run: the submission's total time budget is used up",
 }
 HIDDEN_FALLBACK = "wrong result"
 HIDDEN_NOTE = "Hidden check: its inputs and expected values are not shown."
@@ -87,7 +89,7 @@ def hidden_output(check: CheckResult) -> str:
     if check.passed:
         return "Passed."
     sentence = HIDDEN_CAUSES.get(check.cause, HIDDEN_FALLBACK)
-    if check.cause == "exception":
+    if check.cause == Cause.EXCEPTION:
         # The type name is student-controlled; only a builtin's name is known to be harmless.
         kind = re.match(r"\w*", check.message.removeprefix("your code raised ")).group()
         if kind in _BUILTIN_EXCEPTIONS:
@@ -132,7 +134,7 @@ def mnist_training(result: GradeResult) -> dict[str, float] | None:
     if comp is None or "accuracy" not in comp.extra:
         return None
     check = comp.checks[0] if comp.checks else None
-    if check is None or not (check.passed or check.cause == "accuracy"):
+    if check is None or not (check.passed or check.cause == Cause.ACCURACY):
         return None  # did not train (missing component, exception, timeout): nothing to rank
     return {"accuracy": float(comp.extra["accuracy"]), "seconds": float(comp.extra["seconds"]),
             "threshold": float(comp.extra["threshold"])}

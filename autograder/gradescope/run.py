@@ -112,7 +112,7 @@ def grade_root(root: Path, started: float) -> dict[str, Any]:
 def grade_submission(assignment: Assignment, submission: Any, shown: str, visibility: str,
                      started: float) -> dict[str, Any]:
     from autograder.grade import Grader
-    from autograder.report import render_table
+    from autograder.render import render_table
 
     skip_mnist = os.environ.get(SKIP_MNIST_ENV, "") not in ("", "0")
     grader = Grader(assignment, mnist=not skip_mnist,

@@ -17,13 +17,11 @@ that contains a solution line or a hidden-check parameter.
 from autograder.release.bundle import (
     Release,
     build_release,
-    cmd_release,
     committed_files,
-    register,
     stale_committed,
     write_release,
 )
 from autograder.release.strip import MarkerError, find_regions, strip_solutions
 
-__all__ = ["MarkerError", "Release", "build_release", "cmd_release", "committed_files",
-           "find_regions", "register", "stale_committed", "strip_solutions", "write_release"]
+__all__ = ["MarkerError", "Release", "build_release", "committed_files",
+           "find_regions", "stale_committed", "strip_solutions", "write_release"]

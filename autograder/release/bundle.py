@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from autograder.release.leaks import find_leaks
 from autograder.release.notebook import build_notebook, notebook_text
@@ -15,7 +12,7 @@ from autograder.release.otter_tests import otter_test_files
 from autograder.release.public_spec import public_spec
 from autograder.release.strip import MarkerError, find_regions
 from autograder.release.student import student_module
-from autograder.spec import REPO_ROOT, Assignment, SpecError, load_assignment
+from autograder.spec import REPO_ROOT, Assignment, SpecError
 
 TEMPLATES_DIR = REPO_ROOT / "student_templates"
 
@@ -105,11 +102,11 @@ def write_release(release: Release, out_dir: str | Path) -> list[Path]:
     out = Path(out_dir)
     written = []
     for name, text in release.files.items():
-        written.append(_write(out / name, text))
+        written.append(write_file(out / name, text))
     return written
 
 
-def _write(path: Path, text: str) -> Path:
+def write_file(path: Path, text: str) -> Path:
     """Atomically (a concurrent reader never sees half a file), as bytes (no newline changes)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -118,45 +115,8 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def cmd_release(args: argparse.Namespace) -> int:
-    release = build_release(load_assignment(args.assignment))
-    if args.check:
-        stale = stale_committed(release)
-        for path in stale:
-            print(f"stale: {_rel(path)} (run: nngrade release --out DIR)", file=sys.stderr)
-        print("committed templates up to date" if not stale else f"{len(stale)} stale file(s)")
-        return 1 if stale else 0
-    if not args.out:
-        raise SpecError("release: --out DIR is required (or --check)")
-    for path in write_release(release, args.out):
-        print(f"wrote {path}")
-    stale = stale_committed(release)
-    for path, text in committed_files(release).items():
-        _write(path, text)
-        print(f"{'updated' if path in stale else 'unchanged'} {_rel(path)}")
-    return 0
-
-
 def _rel(path: Path) -> str:
     try:
         return str(path.relative_to(REPO_ROOT))
     except ValueError:
         return str(path)
-
-
-def register(sub: Any) -> None:
-    """Add ``nngrade release`` to the CLI's subparsers."""
-    release = sub.add_parser(
-        "release", help="write the student bundle (stubs, notebook, public tests)",
-        description="Write the student bundle to DIR: the stub module, the notebook, otter "
-                    "test files for the public checks and a README; regenerate the committed "
-                    "student_templates/ module and assignment notebook. Refuses to write "
-                    "anything containing a solution line or a hidden-check parameter.")
-    release.add_argument("--assignment", default="modules",
-                         help="assignment name or path to its assignment.toml "
-                              "(default: modules)")
-    release.add_argument("--out", metavar="DIR", help="directory for the student bundle")
-    release.add_argument("--check", action="store_true",
-                         help="write nothing; exit 1 if the committed template or notebook "
-                              "is out of date")
-    release.set_defaults(func=cmd_release)

@@ -83,7 +83,7 @@ def _intro(assignment: Assignment, docstring: str) -> str:
 
 def _setup(imports: str, assignment: Assignment) -> str:
     lines = [imports.strip(), "", GUARD,
-             "    from autograder.check_cmd import notebook_grader", "",
+             "    from autograder.student.otter_bridge import notebook_grader", "",
              "    # otter.Notebook() when otter is installed and tests/ is here, else nngrade's",
              f"    grader = notebook_grader(assignment={json.dumps(assignment.name)})"]
     return "\n".join(lines).strip()

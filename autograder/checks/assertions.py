@@ -1,0 +1,89 @@
+"""Assertions on what student code returned: ``CheckFailed`` with what was expected, what
+came, where, and the likely cause."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from autograder.checks.diagnoses import diagnose
+from autograder.checks.tolerance import Tolerance, close
+from autograder.results import Cause
+from autograder.wire import Handle, Opaque
+
+
+class CheckFailed(Exception):
+    """A trial of a check failed; ``message`` is shown to the student, ``cause`` is an id."""
+
+    def __init__(self, message: str, cause: Cause | None = None):
+        super().__init__(message)
+        self.message = message
+        self.cause = cause
+
+
+def fmt_shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def as_array(value: Any, what: str) -> np.ndarray:
+    """Accept plain numeric arrays and Python/NumPy scalars; reject anything else clearly."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":
+            raise CheckFailed(f"{what} has dtype {value.dtype}; expected a numeric array",
+                              Cause.BAD_TYPE)
+        return value
+    if isinstance(value, (bool, int, float)):
+        return np.asarray(float(value))
+    if value is None:
+        raise CheckFailed(f"{what} is None: did you forget to return it or to set it?",
+                          Cause.RETURNED_NONE)
+    if isinstance(value, Opaque):
+        raise CheckFailed(f"{what} is a {value.type_name}; expected a plain numpy.ndarray",
+                          Cause.BAD_TYPE)
+    if isinstance(value, Handle):
+        raise CheckFailed(f"{what} is an object; expected a numpy.ndarray", Cause.BAD_TYPE)
+    kind = type(value).__name__
+    raise CheckFailed(f"{what} is a {kind}; expected a numpy.ndarray", Cause.BAD_TYPE)
+
+
+def assert_close(actual: Any, expected: np.ndarray, tol: Tolerance, what: str,
+                 where: str, batch: int | None = None, hints: dict | None = None,
+                 mistakes: Callable[[], list[tuple[np.ndarray, str]]] | None = None) -> None:
+    """Raise CheckFailed with expected/actual, the worst element and a likely cause."""
+    actual = as_array(actual, what)
+    expected = np.asarray(expected, dtype=np.float64)
+    if actual.shape != expected.shape and actual.size == expected.size == 1:
+        actual = actual.reshape(expected.shape)  # a loss may come as shape () or (1,)
+    if close(actual, expected, tol):
+        return
+    cause_id, cause = diagnose(actual, expected, tol, batch, hints or {},
+                               mistakes() if mistakes else [])
+    lines = [f"{what} is wrong {where}"]
+    if actual.shape != expected.shape:
+        lines.append(f"  shape: expected {fmt_shape(expected.shape)}, "
+                     f"got {fmt_shape(actual.shape)}")
+    else:
+        lines.append(_worst(actual.astype(np.float64), expected, tol))
+    if cause:
+        lines.append(f"  likely cause: {cause}")
+    raise CheckFailed("\n".join(lines), cause_id)
+
+
+def _worst(actual: np.ndarray, expected: np.ndarray, tol: Tolerance) -> str:
+    with np.errstate(all="ignore"):
+        err = np.abs(actual - expected)
+        bad = ~(err <= tol.allowed(expected))
+    err = np.where(np.isnan(err), np.inf, err)
+    idx = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
+    at = "[" + ", ".join(str(int(i)) for i in idx) + "]" if idx else ""
+    return (f"  max abs error {float(err[idx]):.3g}{' at ' + at if at else ''}: "
+            f"expected {float(expected[idx]):.6g}, got {float(actual[idx]):.6g}; "
+            f"{int(bad.sum())} of {bad.size} values outside tolerance ({tol})")
+
+
+def require(condition: bool, message: str, cause: Cause | None = None) -> None:
+    """Fail the check with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise CheckFailed(message, cause)

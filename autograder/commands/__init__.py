@@ -1,0 +1,35 @@
+"""The ``nngrade`` commands: one module per user job, each ``register(subparsers)`` (its
+arguments, with help) and ``run(args) -> int`` (a thin shell over a library function that
+tests call directly). ``autograder.cli`` assembles them."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+
+# Module names under autograder.commands, in the order ``nngrade --help`` lists them.
+COMMANDS: tuple[str, ...] = ("grade", "check", "release", "gradescope", "grade_batch",
+                             "compare")
+
+
+def add_assignment_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--assignment", default="modules",
+                        help="assignment name or path to its assignment.toml (default: modules)")
+
+
+@contextlib.contextmanager
+def terminal_progress() -> Iterator[Callable[[str], None] | None]:
+    """A one-line "checking <component>" progress display on a terminal, else nothing."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+
+    def show(name: str) -> None:
+        print(f"\rchecking {name:<30}", end="", file=sys.stderr, flush=True)
+
+    try:
+        yield show
+    finally:
+        print("\r" + " " * 40 + "\r", end="", file=sys.stderr)

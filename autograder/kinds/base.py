@@ -1,0 +1,159 @@
+"""What every check kind shares: its context, random inputs, and calls into the worker."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autograder.checks import Tolerance, as_array, fmt_shape
+from autograder.references import torch_reference
+from autograder.sandbox import Session
+from autograder.spec import CheckSpec, eval_expr, sample_dims, shape_of
+from autograder.wire import Handle
+
+CheckFn = Callable[["Context"], None]
+REGISTRY: dict[str, CheckFn] = {}
+
+
+def check_kind(name: str) -> Callable[[CheckFn], CheckFn]:
+    """Register a check kind under the name the spec uses."""
+
+    def register(fn: CheckFn) -> CheckFn:
+        REGISTRY[name] = fn
+        return fn
+
+    return register
+
+
+@dataclass
+class Context:
+    session: Session
+    check: CheckSpec
+    name: str  # the name the submission defines (canonical or alias)
+    seed: int
+    tolerances: dict[str, dict[str, float]]
+    solution: Path | None
+    definitions: str = ""  # the assignment's [reference] code, for reference expressions
+
+    @property
+    def f(self) -> dict[str, Any]:
+        return self.check.fields
+
+    def rng(self, trial: int) -> np.random.Generator:
+        key = f"{self.check.component}/{self.check.name}/{trial}".encode()
+        return np.random.default_rng([self.seed, zlib.crc32(key)])
+
+    def trials(self) -> Iterator[tuple[int, np.random.Generator, dict[str, Any]]]:
+        for trial in range(self.check.trials):
+            rng = self.rng(trial)
+            dims = sample_dims(self.f.get("dims", {}), rng, trial)
+            self.session.seed(int(rng.integers(2**31)))  # student randomness is reproducible
+            yield trial, rng, dims
+
+    def tol(self, kind: str | np.dtype) -> Tolerance:
+        key = kind if isinstance(kind, str) else np.dtype(kind).name
+        t = self.tolerances.get(key) or self.tolerances.get("float64") or {}
+        return Tolerance(float(t.get("rtol", 1e-5)), float(t.get("atol", 1e-7)))
+
+    # -- building blocks ------------------------------------------------------------
+    def new(self, dims: dict[str, Any]) -> Handle:
+        args = [dims[a] if isinstance(a, str) else a for a in self.f.get("init", [])]
+        return self.session.new(self.name, *args)
+
+    def make_input(self, rng: np.random.Generator, dims: dict[str, Any],
+                   dtype: Any = np.float64) -> np.ndarray:
+        return make_array(self.f.get("input_dist", "normal"), shape_of(self.f["input"], dims),
+                          rng, self.f.get("input_scale", 1.0), self.f.get("input_shift", 0.0)
+                          ).astype(dtype)
+
+    def make_target(self, rng: np.random.Generator, x: np.ndarray) -> np.ndarray | None:
+        kind = self.f.get("target")
+        return None if kind is None else make_array(kind, x.shape, rng).astype(x.dtype)
+
+    def make_params(self, rng: np.random.Generator, dims: dict[str, Any]) -> dict[str, np.ndarray]:
+        return {name: rng.standard_normal(shape_of(shape, dims))
+                for name, shape in self.f.get("params", {}).items()}
+
+    def reference(self, x, params, dims, target=None, grad_output=None, grads=False,
+                  expr: str | None = None) -> dict[str, np.ndarray]:
+        with self.session.paused():  # the grader's own time is not the student's
+            return torch_reference(expr or self.f["reference"], x, params, dims, target,
+                                   grad_output, grads, self.definitions)
+
+    def mistakes(self, x, params, dims, target, grad_output, key: str
+                 ) -> Callable[[], list[tuple[np.ndarray, str]]]:
+        """Lazily: what each known mistake in the spec would have produced for ``key``."""
+
+        def compute() -> list[tuple[np.ndarray, str]]:
+            found = []
+            for m in self.f.get("mistakes", []):
+                if "when" in m and not eval_expr(m["when"], dims):
+                    continue
+                if key not in m.get("applies_to", [key]):
+                    continue
+                # A forward-level mistake (``reference``) implies wrong gradients by autograd;
+                # an ``input_grad`` mistake is a wrong gradInput formula over g directly.
+                direct = "input_grad" in m
+                if direct and key != "input":
+                    continue
+                try:
+                    ref = self.reference(x, params, dims, target, grad_output,
+                                         grads=key != "output" and not direct,
+                                         expr=m["input_grad" if direct else "reference"])
+                except Exception:  # noqa: BLE001 - a mistake that does not apply here
+                    continue
+                value = ref["output"] if direct else ref.get(key)
+                if value is not None:
+                    found.append((value, m["message"]))
+            return found
+
+        return compute
+
+    def where(self, x: np.ndarray, params: dict[str, np.ndarray] | None = None,
+              extra: str = "") -> str:
+        parts = [f"input {fmt_shape(x.shape)} {x.dtype}"]
+        parts += [f"{k} {fmt_shape(v.shape)}" for k, v in (params or {}).items()]
+        return "for " + ", ".join(parts) + (f" ({extra})" if extra else "")
+
+
+def make_array(kind: str, shape: tuple[int, ...], rng: np.random.Generator,
+               scale: float = 1.0, shift: float = 0.0) -> np.ndarray:
+    """Random test data of a named distribution (see the spec's ``input_dist``)."""
+    if kind == "normal":
+        return rng.standard_normal(shape) * scale + shift
+    if kind == "nonzero":  # away from kinks (ReLU at 0) so that gradients are defined
+        x = rng.standard_normal(shape) * scale
+        return x + np.where(x >= 0, 0.05, -0.05) * scale
+    if kind in ("probs", "logprobs"):
+        z = rng.standard_normal(shape) * 2
+        logp = z - z.max(axis=1, keepdims=True)
+        logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
+        return logp if kind == "logprobs" else np.exp(logp)
+    if kind == "hard_probs":  # exact zeros and ones: log(0) must be clipped
+        return np.eye(shape[1])[rng.integers(0, shape[1], shape[0])]
+    if kind == "onehot":
+        return np.eye(shape[1])[rng.integers(0, shape[1], shape[0])]
+    if kind == "distinct":  # no two values closer than 1/size: max positions are unambiguous
+        n = int(np.prod(shape))
+        return (rng.permutation(n).reshape(shape) - n / 2) / max(n, 1) * 4 * scale
+    if kind == "positive":  # variances
+        return rng.uniform(0.5, 2.0, shape) * scale
+    if kind == "ties":
+        return rng.integers(0, 3, shape).astype(np.float64)
+    raise ValueError(f"unknown distribution {kind!r}")
+
+
+def call_array(ctx: Context, target: Handle, method: str, *args: Any,
+               fallback: str | None = None, what: str = "") -> np.ndarray:
+    """Call a student method that must produce an array; a student exception fails the check."""
+    return as_array(ctx.session.call(target, method, *args, fallback=fallback),
+                    what or f"{method}()")
+
+
+def layer_args(x: np.ndarray, target: np.ndarray | None) -> tuple:
+    return (x,) if target is None else (x, target)

@@ -1,0 +1,265 @@
+"""Checks of layers and criterions against PyTorch and against their own forward.
+
+Layers are driven through ``updateOutput`` / ``updateGradInput`` / ``accGradParameters``
+directly, so a bug in the student's ``Module.forward`` costs points in ``Module`` only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from autograder.checks import Tolerance, as_array, assert_close, fmt_shape, require
+from autograder.kinds.base import Context, call_array, check_kind, layer_args
+from autograder.results import Cause
+from autograder.spec import eval_expr, shape_of
+from autograder.wire import Handle
+
+
+@dataclass
+class Trial:
+    """One random instance of a component with its inputs, as both sides see it."""
+
+    handle: Handle
+    x: np.ndarray
+    target: np.ndarray | None
+    params: dict[str, np.ndarray]
+    dims: dict[str, Any]
+
+    @property
+    def args(self) -> tuple:
+        return layer_args(self.x, self.target)
+
+
+def is_criterion(ctx: Context) -> bool:
+    return ctx.f.get("kind") == "criterion"
+
+
+def setup(ctx: Context, rng: np.random.Generator, dims: dict[str, Any], dtype: Any) -> Trial:
+    handle = ctx.new(dims)
+    x = ctx.make_input(rng, dims, dtype)
+    params = ctx.make_params(rng, dims)
+    for name, value in params.items():
+        ctx.session.set(handle, name, value)
+    if "mode" in ctx.f:
+        ctx.session.set(handle, "training", ctx.f["mode"] == "train")
+    return Trial(handle, x, ctx.make_target(rng, x), params, dims)
+
+
+def trial_dtype(ctx: Context, trial: int) -> Any:
+    return np.float32 if ctx.f.get("float32", True) and trial % 2 == 0 else np.float64
+
+
+def forward(ctx: Context, t: Trial) -> np.ndarray:
+    return call_array(ctx, t.handle, "updateOutput", *t.args, fallback="output",
+                      what="the output of updateOutput")
+
+
+def grad_output(ctx: Context, rng: np.random.Generator, t: Trial, out: np.ndarray):
+    if is_criterion(ctx):
+        return None
+    shape = (ctx.reference(t.x, t.params, t.dims, t.target)["output"].shape
+             if "reference" in ctx.f else out.shape)
+    return rng.standard_normal(shape).astype(t.x.dtype)
+
+
+def backward_input(ctx: Context, t: Trial, g: np.ndarray | None) -> np.ndarray:
+    args = t.args if g is None else (t.x, g)
+    return call_array(ctx, t.handle, "updateGradInput", *args, fallback="gradInput",
+                      what="gradInput")
+
+
+def hints(ctx: Context) -> dict:
+    return ctx.f.get("hints", {})
+
+
+def batch_of(t: Trial) -> int | None:
+    return int(t.x.shape[0]) if t.x.ndim else None
+
+
+@check_kind("forward")
+def check_forward(ctx: Context) -> None:
+    for trial, rng, dims in ctx.trials():
+        t = setup(ctx, rng, dims, trial_dtype(ctx, trial))
+        out = forward(ctx, t)
+        expected = ctx.reference(t.x, t.params, dims, t.target)["output"]
+        assert_close(out, expected, ctx.tol(t.x.dtype), "the output", ctx.where(t.x, t.params),
+                     batch_of(t), hints(ctx),
+                     ctx.mistakes(t.x, t.params, dims, t.target, None, "output"))
+
+
+@check_kind("input_grad")
+def check_input_grad(ctx: Context) -> None:
+    for trial, rng, dims in ctx.trials():
+        t = setup(ctx, rng, dims, trial_dtype(ctx, trial))
+        out = forward(ctx, t)
+        g = grad_output(ctx, rng, t, out)
+        grad = backward_input(ctx, t, g)
+        expected = ctx.reference(t.x, t.params, dims, t.target, g, grads=True)["input"]
+        assert_close(grad, expected, ctx.tol(t.x.dtype), "gradInput", ctx.where(t.x, t.params),
+                     batch_of(t), hints(ctx),
+                     ctx.mistakes(t.x, t.params, dims, t.target, g, "input"))
+
+
+@check_kind("param_grad")
+def check_param_grad(ctx: Context) -> None:
+    for trial, rng, dims in ctx.trials():
+        t = setup(ctx, rng, dims, trial_dtype(ctx, trial))
+        ctx.session.call(t.handle, "zeroGradParameters")
+        out = forward(ctx, t)
+        g = grad_output(ctx, rng, t, out)
+        backward_input(ctx, t, g)
+        ctx.session.call(t.handle, "accGradParameters", t.x, g)
+        expected = ctx.reference(t.x, t.params, dims, t.target, g, grads=True)
+        mistakes = ctx.mistakes
+        for name, grad_name in ctx.f["grads"].items():
+            got = ctx.session.get(t.handle, grad_name)
+            assert_close(got, expected[name], ctx.tol(t.x.dtype), grad_name,
+                         ctx.where(t.x, t.params, "after zeroGradParameters and one backward"),
+                         batch_of(t), hints(ctx), mistakes(t.x, t.params, dims, t.target, g, name))
+
+
+def _objective(outputs: list[Any], g: np.ndarray | None, what: str) -> np.ndarray:
+    values = []
+    for out in outputs:
+        arr = as_array(out, what).astype(np.float64)
+        values.append(float(arr.sum()) if g is None else float(np.sum(arr * g)))
+    return np.array(values)
+
+
+def _numeric_grad(ctx: Context, t: Trial, g: np.ndarray | None, name: str | None,
+                  eps: float) -> np.ndarray:
+    """Central differences of sum(g * forward) w.r.t. the input (name None) or a parameter."""
+    base = t.x if name is None else t.params[name]
+    items = []
+    for i in range(base.size):
+        for sign in (1.0, -1.0):
+            moved = base.copy()
+            moved.flat[i] += sign * eps
+            if name is None:
+                items.append({"args": list(layer_args(moved, t.target))})
+            else:
+                items.append({"args": list(t.args), "set": {name: moved}})
+    outs = ctx.session.eval_many(t.handle, "updateOutput", items, fallback="output")
+    values = _objective(outs, g, "the output of updateOutput").reshape(-1, 2)
+    return ((values[:, 0] - values[:, 1]) / (2 * eps)).reshape(base.shape)
+
+
+@check_kind("finite_diff")
+def check_finite_diff(ctx: Context) -> None:
+    for _trial, rng, dims in ctx.trials():
+        t = setup(ctx, rng, dims, np.float64)
+        out = forward(ctx, t)
+        # Code that computes in float32 internally gets a step and tolerance to match.
+        low = out.dtype != np.float64
+        eps, tol = (1e-2, Tolerance(3e-2, 1e-3)) if low else (1e-5, ctx.tol("finite_diff"))
+        g = grad_output(ctx, rng, t, out)
+        g = None if g is None else g.astype(np.float64)
+        grad = backward_input(ctx, t, g)
+        where = ctx.where(t.x, t.params, "your backward against finite differences of "
+                          "your own forward")
+        assert_close(grad, _numeric_grad(ctx, t, g, None, eps), tol, "gradInput", where,
+                     batch_of(t), hints(ctx))
+        if not ctx.f.get("grads"):
+            continue
+        forward(ctx, t)  # caches from the last perturbed forward must not leak into backward
+        ctx.session.call(t.handle, "zeroGradParameters")
+        ctx.session.call(t.handle, "accGradParameters", t.x, g)
+        for name, grad_name in ctx.f["grads"].items():
+            got = ctx.session.get(t.handle, grad_name)
+            assert_close(got, _numeric_grad(ctx, t, g, name, eps), tol, grad_name, where,
+                         batch_of(t), hints(ctx))
+
+
+@check_kind("no_mutation")
+def check_no_mutation(ctx: Context) -> None:
+    s = ctx.session
+    for trial, rng, dims in ctx.trials():
+        t = setup(ctx, rng, dims, trial_dtype(ctx, trial))
+        out = forward(ctx, t)
+        g = grad_output(ctx, rng, t, out)
+        second = t.target if g is None else g
+        hx, h2 = s.put(t.x), s.put(second)
+        s.call(t.handle, "updateOutput", *((hx,) if t.target is None else (hx, h2)))
+        s.call(t.handle, "updateGradInput", hx, h2)
+        if ctx.f.get("grads"):
+            s.call(t.handle, "accGradParameters", hx, h2)
+        for handle, original, what in ((hx, t.x, "input"),
+                                       (h2, second, "target" if g is None else "gradOutput")):
+            after = as_array(s.get(handle), what)
+            require(after.shape == original.shape and np.array_equal(after, original),
+                    f"the caller's {what} {fmt_shape(original.shape)} was modified in place "
+                    f"by forward/backward: work on a copy (e.g. np.maximum(x, 0) instead of "
+                    f"x[x < 0] = 0)", Cause.MUTATES_INPUT)
+
+
+@check_kind("grad_reset")
+def check_grad_reset(ctx: Context) -> None:
+    s = ctx.session
+    for _trial, rng, dims in ctx.trials():
+        t = setup(ctx, rng, dims, np.float64)
+        out = forward(ctx, t)
+        g = grad_output(ctx, rng, t, out)
+        backward_input(ctx, t, g)
+        s.call(t.handle, "zeroGradParameters")
+        s.call(t.handle, "accGradParameters", t.x, g)
+        once = {n: as_array(s.get(t.handle, gn), gn) for n, gn in ctx.f["grads"].items()}
+        s.call(t.handle, "zeroGradParameters")
+        for grad_name in ctx.f["grads"].values():
+            zeroed = as_array(s.get(t.handle, grad_name), grad_name)
+            require(not np.any(zeroed), f"{grad_name} is not zero after zeroGradParameters()",
+                    Cause.ZERO_GRAD)
+        s.call(t.handle, "accGradParameters", t.x, g)
+        s.call(t.handle, "accGradParameters", t.x, g)
+        for name, grad_name in ctx.f["grads"].items():
+            twice = as_array(s.get(t.handle, grad_name), grad_name)
+            tol = ctx.tol("float64")
+            ok = twice.shape == once[name].shape and any(
+                np.allclose(twice, k * once[name], rtol=tol.rtol, atol=tol.atol) for k in (1, 2))
+            require(ok, f"{grad_name} after two accGradParameters calls is neither the "
+                    "gradient (overwrite) nor twice it (accumulate, Torch style): "
+                    "gradients are accumulated or reset wrongly", Cause.GRAD_ACCUMULATION)
+
+
+@check_kind("parameters")
+def check_parameters(ctx: Context) -> None:
+    s = ctx.session
+    for _trial, _rng, dims in ctx.trials():
+        handle = ctx.new(dims)
+        bound = eval_expr(ctx.f["init_bound"], dims) if "init_bound" in ctx.f else None
+        names = list(ctx.f["params"])
+        for name, shape in ctx.f["params"].items():
+            value = as_array(s.get(handle, name), name)
+            want = shape_of(shape, dims)
+            require(value.shape == want, f"{name} has shape {fmt_shape(value.shape)}, expected "
+                    f"{fmt_shape(want)} for init args {ctx.f.get('init')} = "
+                    f"{[dims.get(a, a) for a in ctx.f.get('init', [])]}", Cause.PARAM_SHAPE)
+            if bound is not None:
+                _check_uniform(name, value, bound)
+        for name, grad_name in ctx.f.get("grads", {}).items():
+            grad = as_array(s.get(handle, grad_name), grad_name)
+            require(grad.shape == shape_of(ctx.f["params"][name], dims),
+                    f"{grad_name} must have the shape of {name}", Cause.PARAM_SHAPE)
+        for getter, attrs in (("getParameters", names),
+                              ("getGradParameters", list(ctx.f.get("grads", {}).values()))):
+            listed = s.call(handle, getter, keep=True)
+            count = s.call(listed, "__len__")
+            require(count == len(attrs), f"{getter}() returned {count} arrays, expected "
+                    f"{len(attrs)}: [{', '.join(attrs)}]", Cause.GET_PARAMETERS)
+            for i, attr in enumerate(attrs):
+                require(s.shares((listed, i), (handle, attr)),
+                        f"{getter}()[{i}] is not the layer's own {attr} array (a copy?): "
+                        "optimizers update these arrays in place", Cause.GET_PARAMETERS)
+
+
+def _check_uniform(name: str, value: np.ndarray, bound: float) -> None:
+    require(bool(np.all(np.abs(value) <= bound * (1 + 1e-9))),
+            f"{name} initial values exceed the bound +-{bound:.4g} of uniform(-1/sqrt(fan_in), "
+            f"1/sqrt(fan_in)) (max |{name}| = {float(np.max(np.abs(value))):.4g})", Cause.INIT)
+    if value.size >= 64:  # a correct uniform init fails this with probability < 2 * 0.75**64
+        spread = float(value.max()) > bound / 2 and float(value.min()) < -bound / 2
+        require(spread, f"{name} initial values do not look uniform in +-{bound:.4g} "
+                f"(range {float(value.min()):.3g} .. {float(value.max()):.3g})", Cause.INIT)
+

@@ -1,0 +1,123 @@
+"""Dropout: checked by its statistics, never against a fixed mask (students sample differently).
+
+Bounds are six binomial standard deviations, so a correct implementation fails a trial with
+probability below 1e-8: the checks cannot flake.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from autograder.checks import Tolerance, assert_close, fmt_shape, require
+from autograder.kinds.base import Context, call_array, check_kind
+from autograder.results import Cause
+
+SIGMAS = 6.0
+STATS_SHAPE = (200, 300)
+
+
+def _dropout(ctx: Context, p: float, training: bool):
+    handle = ctx.session.new(ctx.name, p)
+    ctx.session.set(handle, "training", training)
+    return handle
+
+
+def _forward(ctx: Context, handle, x: np.ndarray) -> np.ndarray:
+    out = call_array(ctx, handle, "updateOutput", x, fallback="output",
+                     what="the output of updateOutput")
+    require(out.shape == x.shape, f"output shape {fmt_shape(out.shape)} differs from the input "
+            f"shape {fmt_shape(x.shape)}", Cause.SHAPE)
+    return out.astype(np.float64)
+
+
+def _mask(out: np.ndarray, x: np.ndarray, p: float) -> np.ndarray:
+    """Recover the keep-mask from output / input, requiring values 0 or 1/(1-p)."""
+    ratio = out / x
+    kept = np.isclose(ratio, 1.0 / (1.0 - p), rtol=1e-4)
+    dropped = np.isclose(ratio, 0.0, atol=1e-6)
+    if np.all(np.isclose(ratio[~dropped], 1.0, rtol=1e-4)) and not np.all(kept | dropped):
+        cause = ("kept values are not scaled: inverted dropout multiplies kept values "
+                 "by 1/(1-p) in training")
+    elif np.all(np.isclose(ratio[~dropped], 1.0 / p, rtol=1e-4)) and not np.all(kept | dropped):
+        cause = "kept values scaled by 1/p instead of 1/(1-p): p is the probability to DROP"
+    else:
+        cause = "each output must be 0 or input/(1-p)"
+    require(bool(np.all(kept | dropped)), f"training output for p={p:.3g}: {cause}",
+            Cause.DROPOUT_SCALE)
+    return kept
+
+
+def _binomial_ok(observed: float, prob: float, n: int) -> bool:
+    return abs(observed - prob) <= SIGMAS * math.sqrt(prob * (1 - prob) / n) + 1.0 / n
+
+
+@check_kind("dropout_eval")
+def check_eval(ctx: Context) -> None:
+    for _trial, rng, dims in ctx.trials():
+        handle = _dropout(ctx, dims["p"], training=False)
+        x = ctx.make_input(rng, dims)
+        out = _forward(ctx, handle, x)
+        assert_close(out, x, ctx.tol("float64"), "the output in evaluation mode",
+                     f"for p={dims['p']:.3g} (must be the identity: no mask, no scaling)")
+        g = rng.standard_normal(x.shape)
+        grad = call_array(ctx, handle, "updateGradInput", x, g, fallback="gradInput")
+        assert_close(grad, g, ctx.tol("float64"), "gradInput in evaluation mode",
+                     "(must equal gradOutput)")
+
+
+@check_kind("dropout_stats")
+def check_stats(ctx: Context) -> None:
+    for _trial, rng, dims in ctx.trials():
+        p = dims["p"]
+        handle = _dropout(ctx, p, training=True)
+        x = rng.uniform(0.5, 2.0, STATS_SHAPE)
+        kept = _mask(_forward(ctx, handle, x), x, p)
+        # Independence first: a mask shared across rows has too few draws for a rate test.
+        agree = p * p + (1 - p) ** 2  # two independent elements share their fate
+        for axis, what in ((0, "rows (samples)"), (1, "columns (features)")):
+            a, b = (kept[:-1], kept[1:]) if axis == 0 else (kept[:, :-1], kept[:, 1:])
+            same = float(np.mean(a == b))
+            require(_binomial_ok(same, agree, a.size),
+                    f"neighbouring {what} share their mask {same:.1%} of the time, expected "
+                    f"{agree:.1%} for independent elements: draw one Bernoulli value per "
+                    f"element, with the input's full shape", Cause.DROPOUT_INDEPENDENCE)
+        rate = 1.0 - kept.mean()
+        require(_binomial_ok(rate, p, kept.size),
+                f"dropped {rate:.1%} of {kept.size} values with p={p:.3g}: the drop "
+                f"probability must be p (keep with probability 1-p)", Cause.DROPOUT_RATE)
+
+
+@check_kind("dropout_fresh")
+def check_fresh(ctx: Context) -> None:
+    for _trial, rng, dims in ctx.trials():
+        p = float(np.clip(dims["p"], 0.2, 0.8))
+        handle = _dropout(ctx, p, training=True)
+        x = rng.uniform(0.5, 2.0, STATS_SHAPE)
+        first = _mask(_forward(ctx, handle, x), x, p)
+        second = _mask(_forward(ctx, handle, x), x, p)
+        same = float(np.mean(first == second))
+        require(_binomial_ok(same, p * p + (1 - p) ** 2, first.size),
+                f"two training forwards share {same:.1%} of their mask: draw a fresh mask on "
+                "every forward pass", Cause.DROPOUT_STALE_MASK)
+
+
+@check_kind("dropout_backward")
+def check_backward(ctx: Context) -> None:
+    for _trial, rng, dims in ctx.trials():
+        p = dims["p"]
+        handle = _dropout(ctx, p, training=True)
+        x = rng.uniform(0.5, 2.0, (dims["batch"], dims["n"])) * rng.choice([-1, 1], (1, dims["n"]))
+        kept = _mask(_forward(ctx, handle, x), x, p)
+        g = rng.standard_normal(x.shape)
+        grad = call_array(ctx, handle, "updateGradInput", x, g, fallback="gradInput")
+        expected = g * kept / (1.0 - p)
+        where = f"for input {fmt_shape(x.shape)}, p={p:.3g}"
+        if grad.shape == expected.shape and not np.allclose(grad, expected):
+            other_mask = np.isclose(grad, 0) | np.isclose(grad, g / (1 - p))
+            require(not np.all(other_mask), f"gradInput is wrong {where}: backward uses a "
+                    "different mask than forward: keep the forward mask and reuse it",
+                    Cause.DROPOUT_MASK_NOT_REUSED)
+        assert_close(grad, expected, Tolerance(1e-6, 1e-9), "gradInput",
+                     where + " (gradOutput * mask / (1-p), with the forward mask)", x.shape[0])

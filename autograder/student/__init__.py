@@ -1,0 +1,1 @@
+"""What students run: local public checks, notebook check cells, and the otter bridge."""
