@@ -525,7 +525,9 @@ class BatchNormalization(Module):
             self.output = self.normalized.copy()
             for j in range(n_feats):
                 self.moving_mean[j] = self.moving_mean[j] * self.alpha + mean[j] * (1 - self.alpha)
-                self.moving_variance[j] = self.moving_variance[j] * self.alpha + var[j] * (1 - self.alpha)
+                self.moving_variance[j] = self.moving_variance[j] * self.alpha + var[j] * (
+                    1 - self.alpha
+                )
         else:
             if self.moving_mean is None:
                 mean, var = np.zeros(n_feats), np.ones(n_feats)
@@ -1055,10 +1057,16 @@ def adam_optimizer(variables, gradients, config, state):
             var_first_moment *= config["beta1"]
             var_first_moment += (1 - config["beta1"]) * current_grad
             var_second_moment *= config["beta2"]
-            var_second_moment += (1 - config["beta2"]) * current_grad ** 2
+            var_second_moment += (1 - config["beta2"]) * current_grad**2
             t = state["t"]
-            lr_t = config["learning_rate"] * np.sqrt(1 - config["beta2"] ** t) / (1 - config["beta1"] ** t)
-            current_var -= lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            lr_t = (
+                config["learning_rate"]
+                * np.sqrt(1 - config["beta2"] ** t)
+                / (1 - config["beta1"] ** t)
+            )
+            current_var -= (
+                lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            )
             var_index += 1
 
 
@@ -1122,7 +1130,7 @@ class Conv2d(Module):
         for n in range(batch_size):
             for y in range(h):
                 for x in range(w):
-                    patch = padded[n, :, y:y + k, x:x + k]          # (in, k, k)
+                    patch = padded[n, :, y : y + k, x : x + k]  # (in, k, k)
                     self.output[n, :, y, x] = np.tensordot(self.W, patch, axes=3) + self.b
         return self.output
 
@@ -1153,8 +1161,10 @@ class Conv2d(Module):
             for y in range(h):
                 for x in range(w):
                     # every output position sends its gradient back through the kernel to its patch
-                    grad_padded[n, :, y:y + k, x:x + k] += np.tensordot(gradOutput[n, :, y, x], self.W, axes=1)
-        self.gradInput = grad_padded[:, :, p:p + h, p:p + w]
+                    grad_padded[n, :, y : y + k, x : x + k] += np.tensordot(
+                        gradOutput[n, :, y, x], self.W, axes=1
+                    )
+        self.gradInput = grad_padded[:, :, p : p + h, p : p + w]
         return self.gradInput
 
     def accGradParameters(self, input, gradOutput):
@@ -1179,7 +1189,7 @@ class Conv2d(Module):
         for n in range(batch_size):
             for y in range(h):
                 for x in range(w):
-                    patch = padded[n, :, y:y + k, x:x + k]
+                    patch = padded[n, :, y : y + k, x : x + k]
                     self.gradW += np.multiply.outer(gradOutput[n, :, y, x], patch)
         self.gradb[:] = 0
         for n in range(batch_size):
@@ -1238,7 +1248,7 @@ class MaxPool2d(Module):
             for c in range(channels):
                 for y in range(h // k):
                     for x in range(w // k):
-                        window = input[n, c, y * k:(y + 1) * k, x * k:(x + 1) * k]
+                        window = input[n, c, y * k : (y + 1) * k, x * k : (x + 1) * k]
                         idx = np.argmax(window)
                         self.max_positions[n, c, y, x] = idx
                         self.output[n, c, y, x] = window.flat[idx]

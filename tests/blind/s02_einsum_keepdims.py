@@ -139,7 +139,7 @@ class Sequential(Module):
         """
         inputs = [input] + [m.output for m in self.modules[:-1]]
         grad = gradOutput
-        for m, inp in zip(self.modules[::-1], inputs[::-1]):
+        for m, inp in zip(self.modules[::-1], inputs[::-1], strict=True):
             grad = m.backward(inp, grad)
         self.gradInput = grad
         return self.gradInput
@@ -518,7 +518,11 @@ class BatchNormalization(Module):
             gx_mean = np.mean(gradOutput * self.x_hat, axis=0, keepdims=True)
             self.gradInput = (gradOutput - g_mean - self.x_hat * gx_mean) * self.inv_sigma
         else:
-            var = self.moving_variance if self.moving_variance is not None else np.ones((1, input.shape[1]))
+            var = (
+                self.moving_variance
+                if self.moving_variance is not None
+                else np.ones((1, input.shape[1]))
+            )
             self.gradInput = gradOutput / np.sqrt(var + self.EPS)
         return self.gradInput
 
@@ -946,7 +950,9 @@ def sgd_momentum(variables, gradients, config, state):
     for current_layer_vars, current_layer_grads in zip(variables, gradients, strict=True):
         for current_var, current_grad in zip(current_layer_vars, current_layer_grads, strict=True):
             velocity = state["accumulated_grads"].setdefault(var_index, np.zeros_like(current_grad))
-            np.add(config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity)
+            np.add(
+                config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity
+            )
             np.subtract(current_var, velocity, out=current_var)
             var_index += 1
 
@@ -987,12 +993,24 @@ def adam_optimizer(variables, gradients, config, state):
                 state["v"][var_index] = np.zeros_like(current_grad)
             var_first_moment = state["m"][var_index]
             var_second_moment = state["v"][var_index]
-            b1, b2, eps, lr = config["beta1"], config["beta2"], config["epsilon"], config["learning_rate"]
+            b1, b2, eps, lr = (
+                config["beta1"],
+                config["beta2"],
+                config["epsilon"],
+                config["learning_rate"],
+            )
             np.add(b1 * var_first_moment, (1 - b1) * current_grad, out=var_first_moment)
-            np.add(b2 * var_second_moment, (1 - b2) * np.einsum("...,...->...", current_grad, current_grad),
-                   out=var_second_moment)
+            np.add(
+                b2 * var_second_moment,
+                (1 - b2) * np.einsum("...,...->...", current_grad, current_grad),
+                out=var_second_moment,
+            )
             lr_t = lr * np.sqrt(1 - b2 ** state["t"]) / (1 - b1 ** state["t"])
-            np.subtract(current_var, lr_t * var_first_moment / (np.sqrt(var_second_moment) + eps), out=current_var)
+            np.subtract(
+                current_var,
+                lr_t * var_first_moment / (np.sqrt(var_second_moment) + eps),
+                out=current_var,
+            )
             var_index += 1
 
 
@@ -1052,7 +1070,9 @@ class Conv2d(Module):
         p = k // 2
         xp = np.pad(input, ((0, 0), (0, 0), (p, p), (p, p)))
         win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(2, 3))
-        self.output = np.einsum("nchwij,ocij->nohw", win, self.W, optimize=True) + self.b[None, :, None, None]
+        self.output = (
+            np.einsum("nchwij,ocij->nohw", win, self.W, optimize=True) + self.b[None, :, None, None]
+        )
         return self.output
 
     def updateGradInput(self, input, gradOutput):
@@ -1078,7 +1098,9 @@ class Conv2d(Module):
         p = k // 2
         gp = np.pad(gradOutput, ((0, 0), (0, 0), (p, p), (p, p)))
         win = np.lib.stride_tricks.sliding_window_view(gp, (k, k), axis=(2, 3))
-        self.gradInput = np.einsum("nohwij,ocij->nchw", win, self.W[:, :, ::-1, ::-1], optimize=True)
+        self.gradInput = np.einsum(
+            "nohwij,ocij->nchw", win, self.W[:, :, ::-1, ::-1], optimize=True
+        )
         return self.gradInput
 
     def accGradParameters(self, input, gradOutput):
@@ -1176,7 +1198,9 @@ class MaxPool2d(Module):
         """
         n, c, h, w = input.shape
         k = self.kernel_size
-        onehot = (np.arange(k * k) == self.argmax_idx).astype(gradOutput.dtype)  # (n, c, h/k, w/k, k*k)
+        onehot = (np.arange(k * k) == self.argmax_idx).astype(
+            gradOutput.dtype
+        )  # (n, c, h/k, w/k, k*k)
         g = np.einsum("ncyxq,ncyx->ncyxq", onehot, gradOutput).reshape(n, c, h // k, w // k, k, k)
         self.gradInput = np.einsum("ncyxij->ncyixj", g).reshape(n, c, h, w)
         return self.gradInput

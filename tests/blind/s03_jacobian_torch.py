@@ -138,7 +138,9 @@ class Sequential(Module):
         """
         currentGradOutput = gradOutput
         for i in range(len(self.modules) - 1, 0, -1):
-            currentGradOutput = self.modules[i].backward(self.modules[i - 1].output, currentGradOutput)
+            currentGradOutput = self.modules[i].backward(
+                self.modules[i - 1].output, currentGradOutput
+            )
         if len(self.modules) > 0:
             currentGradOutput = self.modules[0].backward(input, currentGradOutput)
         self.gradInput = currentGradOutput
@@ -529,7 +531,11 @@ class BatchNormalization(Module):
             xhat = self.xhat
             self.gradInput = (g - g.mean(axis=0) - xhat * (g * xhat).mean(axis=0)) * self.inv_std
         else:
-            mv = self.moving_variance if self.moving_variance is not None else np.ones(input.shape[1])
+            mv = (
+                self.moving_variance
+                if self.moving_variance is not None
+                else np.ones(input.shape[1])
+            )
             self.gradInput = gradOutput / np.sqrt(mv + self.EPS)
         return self.gradInput
 
@@ -1002,9 +1008,11 @@ def adam_optimizer(variables, gradients, config, state):
             var_second_moment = state["v"][var_index]
             beta1, beta2, t = config["beta1"], config["beta2"], state["t"]
             np.add(beta1 * var_first_moment, (1 - beta1) * current_grad, out=var_first_moment)
-            np.add(beta2 * var_second_moment, (1 - beta2) * current_grad ** 2, out=var_second_moment)
-            lr_t = config["learning_rate"] * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
-            current_var -= lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            np.add(beta2 * var_second_moment, (1 - beta2) * current_grad**2, out=var_second_moment)
+            lr_t = config["learning_rate"] * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+            current_var -= (
+                lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            )
             var_index += 1
 
 
@@ -1068,7 +1076,9 @@ class Conv2d(Module):
         for i in range(k):
             for j in range(k):
                 # (batch, in, h, w) x (out, in) -> (batch, out, h, w)
-                self.output += np.einsum("bchw,oc->bohw", padded[:, :, i:i + h, j:j + w], self.W[:, :, i, j])
+                self.output += np.einsum(
+                    "bchw,oc->bohw", padded[:, :, i : i + h, j : j + w], self.W[:, :, i, j]
+                )
         self.output += self.b.reshape(1, -1, 1, 1)
         return self.output
 
@@ -1097,8 +1107,10 @@ class Conv2d(Module):
         grad_padded = np.zeros((batch_size, self.in_channels, h + 2 * pad, w + 2 * pad))
         for i in range(k):
             for j in range(k):
-                grad_padded[:, :, i:i + h, j:j + w] += np.einsum("bohw,oc->bchw", gradOutput, self.W[:, :, i, j])
-        self.gradInput = grad_padded[:, :, pad:pad + h, pad:pad + w]
+                grad_padded[:, :, i : i + h, j : j + w] += np.einsum(
+                    "bohw,oc->bchw", gradOutput, self.W[:, :, i, j]
+                )
+        self.gradInput = grad_padded[:, :, pad : pad + h, pad : pad + w]
         return self.gradInput
 
     def accGradParameters(self, input, gradOutput):
@@ -1121,7 +1133,9 @@ class Conv2d(Module):
         padded = np.pad(input, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
         for i in range(k):
             for j in range(k):
-                self.gradW[:, :, i, j] += np.einsum("bohw,bchw->oc", gradOutput, padded[:, :, i:i + h, j:j + w])
+                self.gradW[:, :, i, j] += np.einsum(
+                    "bohw,bchw->oc", gradOutput, padded[:, :, i : i + h, j : j + w]
+                )
         self.gradb += gradOutput.sum(axis=(0, 2, 3))
 
     def zeroGradParameters(self):
@@ -1171,7 +1185,11 @@ class MaxPool2d(Module):
         """
         b, c, h, w = input.shape
         k = self.kernel_size
-        cols = input.reshape(b, c, h // k, k, w // k, k).swapaxes(3, 4).reshape(b, c, h // k, w // k, k * k)
+        cols = (
+            input.reshape(b, c, h // k, k, w // k, k)
+            .swapaxes(3, 4)
+            .reshape(b, c, h // k, w // k, k * k)
+        )
         self.indices = np.argmax(cols, axis=4)
         self.output = cols.max(axis=4)
         return self.output

@@ -521,7 +521,11 @@ class BatchNormalization(Module):
             xhat = self.xhat
             self.gradInput = (g - g.mean(axis=0) - xhat * (g * xhat).mean(axis=0)) * self.inv_std
         else:
-            mv = self.moving_variance if self.moving_variance is not None else np.ones(input.shape[1])
+            mv = (
+                self.moving_variance
+                if self.moving_variance is not None
+                else np.ones(input.shape[1])
+            )
             self.gradInput = gradOutput / np.sqrt(mv + self.EPS)
         return self.gradInput
 
@@ -953,7 +957,9 @@ def sgd_momentum(variables, gradients, config, state):
     for current_layer_vars, current_layer_grads in zip(variables, gradients, strict=True):
         for current_var, current_grad in zip(current_layer_vars, current_layer_grads, strict=True):
             velocity = state["accumulated_grads"].setdefault(var_index, np.zeros_like(current_grad))
-            np.add(config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity)
+            np.add(
+                config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity
+            )
             current_var -= velocity
             var_index += 1
 
@@ -996,9 +1002,11 @@ def adam_optimizer(variables, gradients, config, state):
             var_second_moment = state["v"][var_index]
             beta1, beta2, t = config["beta1"], config["beta2"], state["t"]
             np.add(beta1 * var_first_moment, (1 - beta1) * current_grad, out=var_first_moment)
-            np.add(beta2 * var_second_moment, (1 - beta2) * current_grad ** 2, out=var_second_moment)
-            lr_t = config["learning_rate"] * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
-            current_var -= lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            np.add(beta2 * var_second_moment, (1 - beta2) * current_grad**2, out=var_second_moment)
+            lr_t = config["learning_rate"] * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+            current_var -= (
+                lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            )
             var_index += 1
 
 
@@ -1059,7 +1067,7 @@ class Conv2d(Module):
         xp = np.pad(input, ((0, 0), (0, 0), (p, p), (p, p)))
         self.output = np.empty((batch, self.out_channels, h, w))
         for o in range(self.out_channels):
-            # n-d correlation over (batch, channel, y, x); the kernel spans all channels and one sample
+            # n-d correlation over (batch, c, y, x); the kernel spans all channels
             corr = signal.correlate(xp, self.W[o][None], mode="valid")  # (batch, 1, h, w)
             self.output[:, o] = corr[:, 0] + self.b[o]
         return self.output
@@ -1088,8 +1096,10 @@ class Conv2d(Module):
         for n in range(batch):
             for c in range(self.in_channels):
                 for o in range(self.out_channels):
-                    # "full" correlation with the flipped kernel == convolution, cropped to the input size
-                    self.gradInput[n, c] += signal.convolve2d(gradOutput[n, o], self.W[o, c], mode="same")
+                    # full correlation with the flipped kernel == convolution
+                    self.gradInput[n, c] += signal.convolve2d(
+                        gradOutput[n, o], self.W[o, c], mode="same"
+                    )
         return self.gradInput
 
     def accGradParameters(self, input, gradOutput):
@@ -1110,7 +1120,7 @@ class Conv2d(Module):
         xp = np.pad(input, ((0, 0), (0, 0), (p, p), (p, p)))
         for o in range(self.out_channels):
             for c in range(self.in_channels):
-                # correlate over (batch, y, x) at once; 'valid' leaves (1, k, k): summed over the batch
+                # correlate over (batch, y, x); 'valid' gives (1, k, k)
                 self.gradW[o, c] = signal.correlate(xp[:, c], gradOutput[:, o], mode="valid")[0]
         self.gradb[:] = gradOutput.sum(axis=(0, 2, 3))
 

@@ -521,7 +521,11 @@ class BatchNormalization(Module):
             xhat = self.xhat
             self.gradInput = (g - g.mean(axis=0) - xhat * (g * xhat).mean(axis=0)) * self.inv_std
         else:
-            mv = self.moving_variance if self.moving_variance is not None else np.ones(input.shape[1])
+            mv = (
+                self.moving_variance
+                if self.moving_variance is not None
+                else np.ones(input.shape[1])
+            )
             self.gradInput = gradOutput / np.sqrt(mv + self.EPS)
         return self.gradInput
 
@@ -950,7 +954,9 @@ def sgd_momentum(variables, gradients, config, state):
     for current_layer_vars, current_layer_grads in zip(variables, gradients, strict=True):
         for current_var, current_grad in zip(current_layer_vars, current_layer_grads, strict=True):
             velocity = state["accumulated_grads"].setdefault(var_index, np.zeros_like(current_grad))
-            np.add(config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity)
+            np.add(
+                config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity
+            )
             current_var -= velocity
             var_index += 1
 
@@ -993,9 +999,11 @@ def adam_optimizer(variables, gradients, config, state):
             var_second_moment = state["v"][var_index]
             beta1, beta2, t = config["beta1"], config["beta2"], state["t"]
             np.add(beta1 * var_first_moment, (1 - beta1) * current_grad, out=var_first_moment)
-            np.add(beta2 * var_second_moment, (1 - beta2) * current_grad ** 2, out=var_second_moment)
-            lr_t = config["learning_rate"] * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
-            current_var -= lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            np.add(beta2 * var_second_moment, (1 - beta2) * current_grad**2, out=var_second_moment)
+            lr_t = config["learning_rate"] * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+            current_var -= (
+                lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            )
             var_index += 1
 
 
@@ -1022,7 +1030,7 @@ def col2im(cols, x_shape, k):
     out = np.zeros(x_shape, dtype=cols.dtype)
     for i in range(k):
         for j in range(k):
-            out[:, :, i:i + h, j:j + w] += cols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+            out[:, :, i : i + h, j : j + w] += cols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
     return out
 
 
@@ -1077,8 +1085,8 @@ class Conv2d(Module):
         k = self.kernel_size
         p = k // 2
         xp = np.pad(input, ((0, 0), (0, 0), (p, p), (p, p)))
-        cols = im2col(xp, k)                                   # (n*h*w, c*k*k)
-        out = cols @ self.W.reshape(self.out_channels, -1).T + self.b   # (n*h*w, out)
+        cols = im2col(xp, k)  # (n*h*w, c*k*k)
+        out = cols @ self.W.reshape(self.out_channels, -1).T + self.b  # (n*h*w, out)
         self.output = out.reshape(n, h, w, self.out_channels).transpose(0, 3, 1, 2).copy()
         return self.output
 
@@ -1105,9 +1113,9 @@ class Conv2d(Module):
         k = self.kernel_size
         p = k // 2
         g = gradOutput.transpose(0, 2, 3, 1).reshape(n * h * w, self.out_channels)
-        dcols = g @ self.W.reshape(self.out_channels, -1)        # (n*h*w, c*k*k)
+        dcols = g @ self.W.reshape(self.out_channels, -1)  # (n*h*w, c*k*k)
         dxp = col2im(dcols, (n, c, h + 2 * p, w + 2 * p), k)
-        self.gradInput = dxp[:, :, p:p + h, p:p + w].copy()
+        self.gradInput = dxp[:, :, p : p + h, p : p + w].copy()
         return self.gradInput
 
     def accGradParameters(self, input, gradOutput):
@@ -1181,8 +1189,9 @@ class MaxPool2d(Module):
         n, c, h, w = input.shape
         k = self.kernel_size
         s0, s1, s2, s3 = input.strides
-        windows = as_strided(input, shape=(n, c, h // k, w // k, k, k),
-                             strides=(s0, s1, s2 * k, s3 * k, s2, s3))
+        windows = as_strided(
+            input, shape=(n, c, h // k, w // k, k, k), strides=(s0, s1, s2 * k, s3 * k, s2, s3)
+        )
         flat = windows.reshape(n, c, h // k, w // k, k * k).copy()
         self.max_idx = flat.argmax(axis=-1)
         self.output = flat.max(axis=-1)
@@ -1212,7 +1221,9 @@ class MaxPool2d(Module):
         onehot = np.zeros((n, c, h // k, w // k, k * k))
         np.put_along_axis(onehot, self.max_idx[..., None], 1.0, axis=-1)
         grad = onehot * gradOutput[..., None]
-        self.gradInput = grad.reshape(n, c, h // k, w // k, k, k).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h, w)
+        self.gradInput = (
+            grad.reshape(n, c, h // k, w // k, k, k).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h, w)
+        )
         return self.gradInput
 
     def __repr__(self):

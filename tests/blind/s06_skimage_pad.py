@@ -523,7 +523,11 @@ class BatchNormalization(Module):
             xhat = self.xhat
             self.gradInput = (g - g.mean(axis=0) - xhat * (g * xhat).mean(axis=0)) * self.inv_std
         else:
-            mv = self.moving_variance if self.moving_variance is not None else np.ones(input.shape[1])
+            mv = (
+                self.moving_variance
+                if self.moving_variance is not None
+                else np.ones(input.shape[1])
+            )
             self.gradInput = gradOutput / np.sqrt(mv + self.EPS)
         return self.gradInput
 
@@ -950,7 +954,9 @@ def sgd_momentum(variables, gradients, config, state):
     for current_layer_vars, current_layer_grads in zip(variables, gradients, strict=True):
         for current_var, current_grad in zip(current_layer_vars, current_layer_grads, strict=True):
             velocity = state["accumulated_grads"].setdefault(var_index, np.zeros_like(current_grad))
-            np.add(config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity)
+            np.add(
+                config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity
+            )
             current_var -= velocity
             var_index += 1
 
@@ -993,9 +999,11 @@ def adam_optimizer(variables, gradients, config, state):
             var_second_moment = state["v"][var_index]
             beta1, beta2, t = config["beta1"], config["beta2"], state["t"]
             np.add(beta1 * var_first_moment, (1 - beta1) * current_grad, out=var_first_moment)
-            np.add(beta2 * var_second_moment, (1 - beta2) * current_grad ** 2, out=var_second_moment)
-            lr_t = config["learning_rate"] * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
-            current_var -= lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            np.add(beta2 * var_second_moment, (1 - beta2) * current_grad**2, out=var_second_moment)
+            lr_t = config["learning_rate"] * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+            current_var -= (
+                lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            )
             var_index += 1
 
 
@@ -1058,8 +1066,10 @@ class Conv2d(Module):
         self.output = np.zeros((batch, self.out_channels, h, w))
         for i in range(k):
             for j in range(k):
-                patch = xp[:, :, i:i + h, j:j + w]
-                self.output += np.tensordot(patch, self.W[:, :, i, j], axes=([1], [1])).transpose(0, 3, 1, 2)
+                patch = xp[:, :, i : i + h, j : j + w]
+                self.output += np.tensordot(patch, self.W[:, :, i, j], axes=([1], [1])).transpose(
+                    0, 3, 1, 2
+                )
         self.output += self.b[np.newaxis, :, np.newaxis, np.newaxis]
         return self.output
 
@@ -1090,8 +1100,10 @@ class Conv2d(Module):
         self.gradInput = np.zeros((batch, self.in_channels, h, w))
         for i in range(k):
             for j in range(k):
-                patch = gp[:, :, i:i + h, j:j + w]            # (batch, out, h, w)
-                self.gradInput += np.tensordot(patch, W_flip[:, :, i, j], axes=([1], [0])).transpose(0, 3, 1, 2)
+                patch = gp[:, :, i : i + h, j : j + w]  # (batch, out, h, w)
+                self.gradInput += np.tensordot(
+                    patch, W_flip[:, :, i, j], axes=([1], [0])
+                ).transpose(0, 3, 1, 2)
         return self.gradInput
 
     def accGradParameters(self, input, gradOutput):
@@ -1114,8 +1126,10 @@ class Conv2d(Module):
         xp = skimage.util.pad(input, ((0, 0), (0, 0), (p, p), (p, p)), mode="constant")
         for i in range(k):
             for j in range(k):
-                patch = xp[:, :, i:i + h, j:j + w]            # (batch, in, h, w)
-                self.gradW[:, :, i, j] = np.tensordot(gradOutput, patch, axes=([0, 2, 3], [0, 2, 3]))
+                patch = xp[:, :, i : i + h, j : j + w]  # (batch, in, h, w)
+                self.gradW[:, :, i, j] = np.tensordot(
+                    gradOutput, patch, axes=([0, 2, 3], [0, 2, 3])
+                )
         self.gradb[:] = np.sum(gradOutput, axis=(0, 2, 3))
 
     def zeroGradParameters(self):

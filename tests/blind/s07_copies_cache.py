@@ -155,7 +155,7 @@ class Sequential(Module):
         """
         inputs = self._inputs_of_children(input)
         grad = gradOutput
-        for layer, layer_input in reversed(list(zip(self.modules, inputs))):
+        for layer, layer_input in reversed(list(zip(self.modules, inputs, strict=True))):
             grad = layer.backward(layer_input, grad)
         self.gradInput = grad
         return self.gradInput
@@ -746,7 +746,9 @@ class ELU(Module):
         else gradOutput * alpha * exp(input).
         """
         x = _as_float(input)
-        self.gradInput = _as_float(gradOutput) * np.where(x > 0, 1.0, self.alpha * np.exp(np.minimum(x, 0.0)))
+        self.gradInput = _as_float(gradOutput) * np.where(
+            x > 0, 1.0, self.alpha * np.exp(np.minimum(x, 0.0))
+        )
         return self.gradInput
 
     def __repr__(self):
@@ -845,7 +847,7 @@ class MSECriterion(Criterion):
         Formula: loss = sum((input - target) ** 2) / batch.
         """
         diff = _as_float(input) - _as_float(target)
-        self.output = float(np.sum(diff ** 2) / diff.shape[0])
+        self.output = float(np.sum(diff**2) / diff.shape[0])
         return self.output
 
     def updateGradInput(self, input, target):
@@ -986,7 +988,9 @@ def sgd_momentum(variables, gradients, config, state):
     for current_layer_vars, current_layer_grads in zip(variables, gradients, strict=True):
         for current_var, current_grad in zip(current_layer_vars, current_layer_grads, strict=True):
             velocity = state["accumulated_grads"].setdefault(var_index, np.zeros_like(current_grad))
-            np.add(config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity)
+            np.add(
+                config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity
+            )
             current_var -= velocity
             var_index += 1
 
@@ -1029,9 +1033,11 @@ def adam_optimizer(variables, gradients, config, state):
             var_second_moment = state["v"][var_index]
             beta1, beta2, t = config["beta1"], config["beta2"], state["t"]
             np.add(beta1 * var_first_moment, (1 - beta1) * current_grad, out=var_first_moment)
-            np.add(beta2 * var_second_moment, (1 - beta2) * current_grad ** 2, out=var_second_moment)
-            lr_t = config["learning_rate"] * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
-            current_var -= lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            np.add(beta2 * var_second_moment, (1 - beta2) * current_grad**2, out=var_second_moment)
+            lr_t = config["learning_rate"] * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+            current_var -= (
+                lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            )
             var_index += 1
 
 
@@ -1219,7 +1225,9 @@ class MaxPool2d(Module):
         n, c, h, w = input.shape
         k = self.kernel_size
         grad_win = np.zeros((n, c, h // k, w // k, k * k))
-        np.put_along_axis(grad_win, self.cache["argmax"][..., None], _as_float(gradOutput)[..., None], axis=-1)
+        np.put_along_axis(
+            grad_win, self.cache["argmax"][..., None], _as_float(gradOutput)[..., None], axis=-1
+        )
         self.gradInput = self._from_windows(grad_win, input.shape)
         return self.gradInput
 
@@ -1232,7 +1240,9 @@ class MaxPool2d(Module):
     def _from_windows(self, win, shape):
         n, c, h, w = shape
         k = self.kernel_size
-        return win.reshape(n, c, h // k, w // k, k, k).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h, w)
+        return (
+            win.reshape(n, c, h // k, w // k, k, k).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h, w)
+        )
 
     def __repr__(self):
         return f"MaxPool2d, kernel {self.kernel_size}x{self.kernel_size}"

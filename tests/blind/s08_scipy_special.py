@@ -425,7 +425,9 @@ class LogSoftMax(Module):
         (d out_j / d x_i = delta_ij - p_i):
             gradInput[n, i] = g[n, i] - p[n, i] * sum_j g[n, j]
         """
-        self.gradInput = gradOutput - softmax(input, axis=1) * np.sum(gradOutput, axis=1, keepdims=True)
+        self.gradInput = gradOutput - softmax(input, axis=1) * np.sum(
+            gradOutput, axis=1, keepdims=True
+        )
         return self.gradInput
 
     def __repr__(self):
@@ -517,7 +519,11 @@ class BatchNormalization(Module):
             xhat = self.xhat
             self.gradInput = (g - g.mean(axis=0) - xhat * (g * xhat).mean(axis=0)) * self.inv_std
         else:
-            mv = self.moving_variance if self.moving_variance is not None else np.ones(input.shape[1])
+            mv = (
+                self.moving_variance
+                if self.moving_variance is not None
+                else np.ones(input.shape[1])
+            )
             self.gradInput = gradOutput / np.sqrt(mv + self.EPS)
         return self.gradInput
 
@@ -943,7 +949,9 @@ def sgd_momentum(variables, gradients, config, state):
     for current_layer_vars, current_layer_grads in zip(variables, gradients, strict=True):
         for current_var, current_grad in zip(current_layer_vars, current_layer_grads, strict=True):
             velocity = state["accumulated_grads"].setdefault(var_index, np.zeros_like(current_grad))
-            np.add(config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity)
+            np.add(
+                config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity
+            )
             current_var -= velocity
             var_index += 1
 
@@ -986,9 +994,11 @@ def adam_optimizer(variables, gradients, config, state):
             var_second_moment = state["v"][var_index]
             beta1, beta2, t = config["beta1"], config["beta2"], state["t"]
             np.add(beta1 * var_first_moment, (1 - beta1) * current_grad, out=var_first_moment)
-            np.add(beta2 * var_second_moment, (1 - beta2) * current_grad ** 2, out=var_second_moment)
-            lr_t = config["learning_rate"] * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
-            current_var -= lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            np.add(beta2 * var_second_moment, (1 - beta2) * current_grad**2, out=var_second_moment)
+            lr_t = config["learning_rate"] * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+            current_var -= (
+                lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            )
             var_index += 1
 
 
@@ -1047,8 +1057,8 @@ class Conv2d(Module):
         k = self.kernel_size
         p = k // 2
         xp = np.pad(input, ((0, 0), (0, 0), (p, p), (p, p)))
-        windows = sliding_window_view(xp, (k, k), axis=(2, 3))     # (batch, in, h, w, k, k)
-        out = np.tensordot(windows, self.W, axes=((1, 4, 5), (1, 2, 3)))   # (batch, h, w, out)
+        windows = sliding_window_view(xp, (k, k), axis=(2, 3))  # (batch, in, h, w, k, k)
+        out = np.tensordot(windows, self.W, axes=((1, 4, 5), (1, 2, 3)))  # (batch, h, w, out)
         self.output = np.moveaxis(out, -1, 1) + self.b[:, None, None]
         return self.output
 
@@ -1074,7 +1084,7 @@ class Conv2d(Module):
         k = self.kernel_size
         p = k // 2
         gp = np.pad(gradOutput, ((0, 0), (0, 0), (p, p), (p, p)))
-        windows = sliding_window_view(gp, (k, k), axis=(2, 3))     # (batch, out, h, w, k, k)
+        windows = sliding_window_view(gp, (k, k), axis=(2, 3))  # (batch, out, h, w, k, k)
         out = np.tensordot(windows, self.W[:, :, ::-1, ::-1], axes=((1, 4, 5), (0, 2, 3)))
         self.gradInput = np.moveaxis(out, -1, 1)
         return self.gradInput

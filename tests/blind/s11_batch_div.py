@@ -521,7 +521,11 @@ class BatchNormalization(Module):
             xhat = self.xhat
             self.gradInput = (g - g.mean(axis=0) - xhat * (g * xhat).mean(axis=0)) * self.inv_std
         else:
-            mv = self.moving_variance if self.moving_variance is not None else np.ones(input.shape[1])
+            mv = (
+                self.moving_variance
+                if self.moving_variance is not None
+                else np.ones(input.shape[1])
+            )
             self.gradInput = gradOutput / np.sqrt(mv + self.EPS)
         return self.gradInput
 
@@ -948,7 +952,9 @@ def sgd_momentum(variables, gradients, config, state):
     for current_layer_vars, current_layer_grads in zip(variables, gradients, strict=True):
         for current_var, current_grad in zip(current_layer_vars, current_layer_grads, strict=True):
             velocity = state["accumulated_grads"].setdefault(var_index, np.zeros_like(current_grad))
-            np.add(config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity)
+            np.add(
+                config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity
+            )
             current_var -= velocity
             var_index += 1
 
@@ -989,9 +995,21 @@ def adam_optimizer(variables, gradients, config, state):
                 state["v"][var_index] = np.zeros_like(current_grad)
             var_first_moment = state["m"][var_index]
             var_second_moment = state["v"][var_index]
-            np.add(config["beta1"] * var_first_moment, (1 - config["beta1"]) * current_grad, out=var_first_moment)
-            np.add(config["beta2"] * var_second_moment, (1 - config["beta2"]) * current_grad ** 2, out=var_second_moment)
-            current_var -= config["learning_rate"] * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            np.add(
+                config["beta1"] * var_first_moment,
+                (1 - config["beta1"]) * current_grad,
+                out=var_first_moment,
+            )
+            np.add(
+                config["beta2"] * var_second_moment,
+                (1 - config["beta2"]) * current_grad**2,
+                out=var_second_moment,
+            )
+            current_var -= (
+                config["learning_rate"]
+                * var_first_moment
+                / (np.sqrt(var_second_moment) + config["epsilon"])
+            )
             var_index += 1
 
 

@@ -513,7 +513,9 @@ class BatchNormalization(Module):
         """
         if self.training:
             g = gradOutput
-            self.gradInput = (g - np.mean(g, axis=0) - self.xhat * np.mean(g * self.xhat, axis=0)) / self.std
+            self.gradInput = (
+                g - np.mean(g, axis=0) - self.xhat * np.mean(g * self.xhat, axis=0)
+            ) / self.std
         else:
             mv = np.ones(input.shape[1]) if self.moving_variance is None else self.moving_variance
             self.gradInput = gradOutput / np.sqrt(mv + self.EPS)
@@ -941,7 +943,9 @@ def sgd_momentum(variables, gradients, config, state):
     for current_layer_vars, current_layer_grads in zip(variables, gradients, strict=True):
         for current_var, current_grad in zip(current_layer_vars, current_layer_grads, strict=True):
             velocity = state["accumulated_grads"].setdefault(var_index, np.zeros_like(current_grad))
-            np.add(config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity)
+            np.add(
+                config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity
+            )
             current_var -= velocity
             var_index += 1
 
@@ -984,9 +988,11 @@ def adam_optimizer(variables, gradients, config, state):
             var_second_moment = state["v"][var_index]
             beta1, beta2, t = config["beta1"], config["beta2"], state["t"]
             np.add(beta1 * var_first_moment, (1 - beta1) * current_grad, out=var_first_moment)
-            np.add(beta2 * var_second_moment, (1 - beta2) * current_grad ** 2, out=var_second_moment)
-            lr_t = config["learning_rate"] * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
-            current_var -= lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            np.add(beta2 * var_second_moment, (1 - beta2) * current_grad**2, out=var_second_moment)
+            lr_t = config["learning_rate"] * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+            current_var -= (
+                lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            )
             var_index += 1
 
 

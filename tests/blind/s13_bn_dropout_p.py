@@ -515,7 +515,11 @@ class BatchNormalization(Module):
         if self.training:
             m = input.shape[0]
             g = gradOutput
-            self.gradInput = (m * g - g.sum(axis=0) - self.x_norm * (g * self.x_norm).sum(axis=0)) * self.inv_std / m
+            self.gradInput = (
+                (m * g - g.sum(axis=0) - self.x_norm * (g * self.x_norm).sum(axis=0))
+                * self.inv_std
+                / m
+            )
         else:
             var = self.moving_variance if self.moving_variance is not None else 1.0
             self.gradInput = gradOutput / np.sqrt(var + self.EPS)
@@ -730,7 +734,9 @@ class SoftPlus(Module):
         Hint: exp overflows for large inputs; ``np.logaddexp(0, x)`` computes
         log(exp(0) + exp(x)) stably.
         """
-        self.output = np.where(input > 0, input + np.log1p(np.exp(-np.abs(input))), np.log1p(np.exp(-np.abs(input))))
+        self.output = np.where(
+            input > 0, input + np.log1p(np.exp(-np.abs(input))), np.log1p(np.exp(-np.abs(input)))
+        )
         return self.output
 
     def updateGradInput(self, input, gradOutput):
@@ -944,7 +950,9 @@ def sgd_momentum(variables, gradients, config, state):
     for current_layer_vars, current_layer_grads in zip(variables, gradients, strict=True):
         for current_var, current_grad in zip(current_layer_vars, current_layer_grads, strict=True):
             velocity = state["accumulated_grads"].setdefault(var_index, np.zeros_like(current_grad))
-            np.add(config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity)
+            np.add(
+                config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity
+            )
             current_var -= velocity
             var_index += 1
 
@@ -987,9 +995,11 @@ def adam_optimizer(variables, gradients, config, state):
             var_second_moment = state["v"][var_index]
             beta1, beta2, t = config["beta1"], config["beta2"], state["t"]
             np.add(beta1 * var_first_moment, (1 - beta1) * current_grad, out=var_first_moment)
-            np.add(beta2 * var_second_moment, (1 - beta2) * current_grad ** 2, out=var_second_moment)
-            lr_t = config["learning_rate"] * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
-            current_var -= lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            np.add(beta2 * var_second_moment, (1 - beta2) * current_grad**2, out=var_second_moment)
+            lr_t = config["learning_rate"] * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+            current_var -= (
+                lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            )
             var_index += 1
 
 

@@ -511,7 +511,9 @@ class BatchNormalization(Module):
         x -> (mean, var) -> xhat; both paths from x to xhat contribute.
         """
         g = gradOutput
-        self.gradInput = (g - g.mean(axis=0) - self.x_hat * (g * self.x_hat).mean(axis=0)) * self.std_inv
+        self.gradInput = (
+            g - g.mean(axis=0) - self.x_hat * (g * self.x_hat).mean(axis=0)
+        ) * self.std_inv
         return self.gradInput
 
     def __repr__(self):
@@ -940,7 +942,9 @@ def sgd_momentum(variables, gradients, config, state):
     for current_layer_vars, current_layer_grads in zip(variables, gradients, strict=True):
         for current_var, current_grad in zip(current_layer_vars, current_layer_grads, strict=True):
             velocity = state["accumulated_grads"].setdefault(var_index, np.zeros_like(current_grad))
-            np.add(config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity)
+            np.add(
+                config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity
+            )
             current_var = current_var - velocity
             var_index += 1
 
@@ -983,9 +987,11 @@ def adam_optimizer(variables, gradients, config, state):
             var_second_moment = state["v"][var_index]
             beta1, beta2, t = config["beta1"], config["beta2"], state["t"]
             np.add(beta1 * var_first_moment, (1 - beta1) * current_grad, out=var_first_moment)
-            np.add(beta2 * var_second_moment, (1 - beta2) * current_grad ** 2, out=var_second_moment)
-            lr_t = config["learning_rate"] * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
-            current_var -= lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            np.add(beta2 * var_second_moment, (1 - beta2) * current_grad**2, out=var_second_moment)
+            lr_t = config["learning_rate"] * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+            current_var -= (
+                lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            )
             var_index += 1
 
 

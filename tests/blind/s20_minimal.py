@@ -138,7 +138,7 @@ class Sequential(Module):
         """
         inputs = [input] + [module.output for module in self.modules]
         self.gradInput = gradOutput
-        for module, module_input in zip(reversed(self.modules), reversed(inputs[:-1])):
+        for module, module_input in zip(reversed(self.modules), reversed(inputs[:-1]), strict=True):
             self.gradInput = module.backward(module_input, self.gradInput)
         return self.gradInput
 
@@ -515,7 +515,11 @@ class BatchNormalization(Module):
             xhat = self.xhat
             self.gradInput = (g - g.mean(axis=0) - xhat * (g * xhat).mean(axis=0)) * self.inv_std
         else:
-            mv = self.moving_variance if self.moving_variance is not None else np.ones(input.shape[1])
+            mv = (
+                self.moving_variance
+                if self.moving_variance is not None
+                else np.ones(input.shape[1])
+            )
             self.gradInput = gradOutput / np.sqrt(mv + self.EPS)
         return self.gradInput
 
@@ -552,7 +556,11 @@ class Dropout(Module):
         ``np.random.random_sample(input.shape) < 1 - p``; cast the mask to ``input.dtype``
         so float32 inputs stay float32.
         """
-        self.mask = (np.random.random_sample(input.shape) >= self.p).astype(input.dtype) if self.training else None
+        self.mask = (
+            (np.random.random_sample(input.shape) >= self.p).astype(input.dtype)
+            if self.training
+            else None
+        )
         self.output = input * self.mask / (1 - self.p) if self.training else input
         return self.output
 
@@ -935,7 +943,9 @@ def sgd_momentum(variables, gradients, config, state):
     for current_layer_vars, current_layer_grads in zip(variables, gradients, strict=True):
         for current_var, current_grad in zip(current_layer_vars, current_layer_grads, strict=True):
             velocity = state["accumulated_grads"].setdefault(var_index, np.zeros_like(current_grad))
-            np.add(config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity)
+            np.add(
+                config["momentum"] * velocity, config["learning_rate"] * current_grad, out=velocity
+            )
             current_var -= velocity
             var_index += 1
 
@@ -978,9 +988,11 @@ def adam_optimizer(variables, gradients, config, state):
             var_second_moment = state["v"][var_index]
             beta1, beta2, t = config["beta1"], config["beta2"], state["t"]
             np.add(beta1 * var_first_moment, (1 - beta1) * current_grad, out=var_first_moment)
-            np.add(beta2 * var_second_moment, (1 - beta2) * current_grad ** 2, out=var_second_moment)
-            lr_t = config["learning_rate"] * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
-            current_var -= lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            np.add(beta2 * var_second_moment, (1 - beta2) * current_grad**2, out=var_second_moment)
+            lr_t = config["learning_rate"] * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+            current_var -= (
+                lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            )
             var_index += 1
 
 
@@ -1140,7 +1152,11 @@ class MaxPool2d(Module):
         """
         n, c, h, w = input.shape
         k = self.kernel_size
-        win = input.reshape(n, c, h // k, k, w // k, k).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h // k, w // k, -1)
+        win = (
+            input.reshape(n, c, h // k, k, w // k, k)
+            .transpose(0, 1, 2, 4, 3, 5)
+            .reshape(n, c, h // k, w // k, -1)
+        )
         self.idx = win.argmax(-1)
         self.output = win.max(-1)
         return self.output
@@ -1167,7 +1183,9 @@ class MaxPool2d(Module):
         n, c, h, w = input.shape
         k = self.kernel_size
         g = (np.arange(k * k) == self.idx[..., None]) * gradOutput[..., None]
-        self.gradInput = g.reshape(n, c, h // k, w // k, k, k).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h, w)
+        self.gradInput = (
+            g.reshape(n, c, h // k, w // k, k, k).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h, w)
+        )
         return self.gradInput
 
     def __repr__(self):
