@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import autograder.kinds  # noqa: F401 - registers the check kinds
 from autograder import mnist_check
 from autograder.checks import CheckFailed
+from autograder.hangs import Hangs, HungMethod
 from autograder.kinds.base import REGISTRY, Context
 from autograder.loaded import LoadedSubmission
 from autograder.refcache import cache_dir
@@ -46,6 +47,7 @@ class Grader:
     check_timeout: float | None = None  # overrides the assignment's (tests, slow machines)
     load_timeout: float | None = None  # likewise, for each cell of top-level code
     parallel_mnist: bool = True  # train in a second worker during the checks (>= 2 cores)
+    budget: float | None = None  # seconds for the whole submission (default: the limits')
 
     def grade(self, submission: Submission, only: list[str] | None = None) -> GradeResult:
         started = time.monotonic()
@@ -54,10 +56,12 @@ class Grader:
         # With two cores the network trains in a second worker while the first runs the
         # checks: the wall time is the training's, not the training's plus the checks'.
         beside = with_mnist and self._can_train_beside()
+        hangs = Hangs()  # a method that hangs in one worker is not waited for again
         with ThreadPoolExecutor(1, thread_name_prefix="nngrade-mnist") if beside \
                 else contextlib.nullcontext() as pool:
-            trained = pool.submit(self._train_mnist, submission, started) if beside else None
-            with self._session(submission, started) as session:
+            trained = pool.submit(self._train_mnist, submission, started, hangs) \
+                if beside else None
+            with self._session(submission, started, hangs) as session:
                 run = self._load(submission, session)
                 selected = [c for c in self.assignment.components
                             if only is None or c.name in only]
@@ -70,7 +74,11 @@ class Grader:
             components.append(mnist_check.mnist_component(self.assignment.mnist, outcome,
                                                           components))
         return GradeResult(str(submission.path), self.assignment.name, components,
-                           run.notes, time.monotonic() - started)
+                           run.notes, time.monotonic() - started, self.total_budget())
+
+    def total_budget(self) -> float:
+        """Seconds one submission may take, checks and MNIST training together."""
+        return float(self.budget or self._limits().submission_timeout)
 
     def _can_train_beside(self) -> bool:
         """Two workers at once need two cores and a pool of users (a single named worker
@@ -79,22 +87,29 @@ class Grader:
             self._limits().user in ("auto", None)
 
     @contextlib.contextmanager
-    def _session(self, submission: Submission, started: float,
+    def _session(self, submission: Submission, started: float, hangs: Hangs,
                  threads: int | None = None) -> Iterator[Session]:
         """A worker of its own for one submission, with the submission's time budget."""
         limits = self._limits()
         if threads is not None:
             limits = dataclasses.replace(limits, threads=threads)
+        budget = self.total_budget()
         with Worker(limits, hidden=self._hidden(submission)) as worker:
             yield Session(worker, self.assignment.check_timeout,
-                          budget_deadline=started + limits.submission_timeout,
-                          budget=limits.submission_timeout)
+                          budget_deadline=started + budget, budget=budget, hangs=hangs,
+                          check_timeout=float(self.check_timeout
+                                              or self.assignment.check_timeout))
 
-    def _train_mnist(self, submission: Submission, started: float) -> mnist_check.Outcome:
-        """The MNIST outcome, from a worker of its own (run beside the checks)."""
+    def _train_mnist(self, submission: Submission, started: float,
+                     hangs: Hangs) -> mnist_check.Outcome:
+        """The MNIST outcome, from a worker of its own (run beside the checks); stopped as
+        soon as a component the network needs hangs in a check."""
         # Two BLAS threads: the checks leave the second core after their first seconds.
         threads = max(self._limits().threads, 2)
-        with self._session(submission, started, threads) as session:
+        needed = mnist_check.needed_names(self.assignment)
+        with self._session(submission, started, hangs, threads) as session:
+            hangs.listen(lambda key: session.worker.interrupt()
+                         if key.split(".")[0] in needed else None)
             return mnist_check.train_outcome(self._load(submission, session))
 
     def _load(self, submission: Submission, session: Session) -> LoadedSubmission:
@@ -171,6 +186,8 @@ class CheckRunner:
             REGISTRY[check.kind](ctx)
         except CheckFailed as exc:
             return _failed(check, exc.message, exc.cause)
+        except HungMethod as exc:
+            return _failed(check, exc.message, Cause.TIMEOUT)
         except StudentError as exc:
             return _failed(check, f"your code raised {exc.short()}", Cause.EXCEPTION)
         except WorkerTimeout as exc:
@@ -189,6 +206,21 @@ class CheckRunner:
         finally:
             self.run.session.deadline = None
         return CheckResult(check.name, True, check.points, check.points, "", check.visibility)
+
+
+def grader_failure(assignment: Assignment, submission: str, error: str,
+                   mnist: bool = True) -> GradeResult:
+    """A result for a submission the grader itself failed on: every check at 0 points with
+    the reason, so that a result is written whatever happened."""
+    message = f"not graded: internal grader error ({error}); please report it"
+    components = [ComponentResult(c.name, c.points, [_failed(k, message, Cause.GRADER_ERROR)
+                                                     for k in c.checks])
+                  for c in assignment.components]
+    if mnist and assignment.mnist:
+        points = float(assignment.mnist.get("points", 0))
+        components.append(ComponentResult("MNIST", points, [failed(
+            "test accuracy of your network", points, "public", message, Cause.GRADER_ERROR)]))
+    return GradeResult(submission, assignment.name, components, [message])
 
 
 def _failed(check: CheckSpec, message: str, cause: Cause | None) -> CheckResult:

@@ -6,6 +6,7 @@ test labels, so only the grader can compute the accuracy.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,8 +15,8 @@ from autograder.checks import CheckFailed, as_array
 from autograder.loaded import LoadedSubmission
 from autograder.mnist import load_mnist
 from autograder.results import Cause, CheckResult, ComponentResult
-from autograder.sandbox import StudentError, WorkerDied, WorkerTimeout
-from autograder.spec import network_names
+from autograder.sandbox import BudgetExhausted, StudentError, WorkerDied, WorkerTimeout
+from autograder.spec import Assignment, network_names
 
 
 def _training_config(run: LoadedSubmission, cfg: dict) -> dict:
@@ -27,14 +28,42 @@ def _training_config(run: LoadedSubmission, cfg: dict) -> dict:
     return {k: v for k, v in network.items() if k not in ("points", "threshold", "seed")}
 
 
+PREDICT_SECONDS = 20.0  # kept from the submission's budget for predicting and scoring
+
+
+def needed_names(assignment: Assignment) -> set[str]:
+    """Every name (canonical or alias) of the components the MNIST network uses."""
+    names = set()
+    for name in network_names(assignment.mnist or {"layers": [], "criterion": "",
+                                                   "optimizer": ""}):
+        try:
+            names.update(assignment.component(name).names)
+        except KeyError:
+            names.add(name)
+    return names
+
+
+def _training_seconds(run: LoadedSubmission, cfg: dict) -> float:
+    """The spec's training time, cut to what is left of the submission's budget."""
+    budget = float(cfg.get("time_budget", 120.0))
+    if run.session.budget_deadline is None:
+        return budget
+    left = run.session.budget_deadline - time.monotonic() - PREDICT_SECONDS
+    if left <= 0:
+        raise CheckFailed(f"not run: the submission's time budget of {run.session.budget:g} s "
+                          "ran out", Cause.BUDGET)
+    return min(budget, left)
+
+
 def _accuracy(run: LoadedSubmission, cfg: dict) -> tuple[float, float]:
     x_train, y_train = load_mnist("train")
     x_test, y_test = load_mnist("test")
     train_cfg = _training_config(run, cfg)
     run.ensure_worker()
-    budget = float(cfg.get("time_budget", 120.0))
+    budget = _training_seconds(run, cfg)
+    train_cfg["time_budget"] = budget
     reply = run.session.train(
-        timeout=budget + 60.0, cfg=train_cfg,
+        timeout=budget + PREDICT_SECONDS, cfg=train_cfg,
         x_train=np.ascontiguousarray(x_train.reshape(len(x_train), -1)),
         y_train=np.ascontiguousarray(y_train), seed=int(cfg.get("seed", 0)),
         x_test=np.ascontiguousarray(x_test.reshape(len(x_test), -1)))
@@ -59,19 +88,35 @@ class Outcome:
 
 
 def train_outcome(run: LoadedSubmission) -> Outcome:
-    """Train the network in ``run``'s worker and score its test predictions."""
+    """Train the network in ``run``'s worker and score its test predictions; not at all when
+    a component it needs hung in a check, and only within the submission's budget."""
     run.session.deadline = None
+    needed = needed_names(run.assignment)
+    hung = run.session.hangs.message_for(needed)
+    if hung:
+        return Outcome(message=hung, cause=Cause.TIMEOUT)
     try:
         accuracy, seconds = _accuracy(run, run.assignment.mnist)
     except CheckFailed as exc:
         return Outcome(message=exc.message, cause=exc.cause)
     except StudentError as exc:
         return Outcome(message=f"training raised {exc.short()}", cause=Cause.EXCEPTION)
-    except WorkerTimeout:
-        return Outcome(message="training exceeded the time budget", cause=Cause.TIMEOUT)
-    except WorkerDied as exc:
-        return Outcome(message=f"{exc} during training", cause=Cause.CRASH)
+    except (WorkerTimeout, WorkerDied) as exc:
+        return _stopped(run, needed, exc)
     return Outcome(accuracy, seconds)
+
+
+def _stopped(run: LoadedSubmission, needed: set[str], exc: Exception) -> Outcome:
+    """Why the training worker stopped: a hang seen by the checks, the budget, or itself."""
+    hung = run.session.hangs.message_for(needed)
+    if hung:  # the checks' worker saw a needed method hang and stopped this one
+        return Outcome(message=hung, cause=Cause.TIMEOUT)
+    if isinstance(exc, BudgetExhausted) or run.session.out_of_time():
+        return Outcome(message=f"stopped: the submission's time budget of "
+                       f"{run.session.budget:g} s ran out", cause=Cause.BUDGET)
+    if isinstance(exc, WorkerTimeout):
+        return Outcome(message="training exceeded the time budget", cause=Cause.TIMEOUT)
+    return Outcome(message=f"{exc} during training", cause=Cause.CRASH)
 
 
 def mnist_component(cfg: dict, outcome: Outcome,

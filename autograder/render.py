@@ -53,8 +53,10 @@ def render_table(result: GradeResult, out: TextIO, show_passed: bool = False) ->
         print(_component_line(comp, width), file=out)
         _render_checks(comp, out, show_passed)
     print("-" * (width + 20), file=out)
+    used = f", {result.budget_used:.0%} of the {result.budget:g} s budget" \
+        if result.budget else ""
     print(f"{'total':<{width}} {_fmt(result.score):>5} / {_fmt(result.max_score)}"
-          f"   ({result.seconds:.1f} s)", file=out)
+          f"   ({result.seconds:.1f} s{used})", file=out)
 
 
 def to_json(result: GradeResult) -> dict[str, Any]:

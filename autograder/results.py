@@ -144,7 +144,8 @@ class GradeResult:
     assignment: str
     components: list[ComponentResult]
     notes: list[str]
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of the grading
+    budget: float = 0.0  # the submission's time budget in seconds (0: unknown)
 
     @property
     def score(self) -> float:
@@ -165,13 +166,20 @@ class GradeResult:
         return {"submission": self.submission, "assignment": self.assignment,
                 "score": self.score, "max_score": self.max_score,
                 "components": [c.to_json() for c in self.components], "notes": self.notes,
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3), "budget": self.budget,
+                "budget_used": self.budget_used}
+
+    @property
+    def budget_used(self) -> float:
+        """The share of the time budget the grading took (0 when the budget is unknown)."""
+        return round(self.seconds / self.budget, 4) if self.budget else 0.0
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> GradeResult:
         return cls(data["submission"], data["assignment"],
                    [ComponentResult.from_json(c) for c in data.get("components", [])],
-                   list(data.get("notes", [])), float(data.get("seconds", 0.0)))
+                   list(data.get("notes", [])), float(data.get("seconds", 0.0)),
+                   float(data.get("budget", 0.0)))
 
     def summary(self) -> str:
         """One line: the score and the components that lost points."""

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder import isolation, wire
+from autograder.hangs import Hangs, HungMethod
 from autograder.isolation import SandboxError, Slot
 from autograder.wire import Handle
 
@@ -40,8 +41,8 @@ WORKER_FILES = [*sorted(WORKER_DIR.glob("*.py")), PACKAGE / "wire.py"]
 REPO_ROOT = PACKAGE.parent
 PASS_THROUGH_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LD_LIBRARY_PATH")
 EXIT_BOOT_FAILED = 97  # worker/boot.py: the sandbox could not be set up
-__all__ = ["Limits", "SandboxError", "Session", "StudentError", "Worker", "WorkerDied",
-           "WorkerFailure", "WorkerTimeout", "BudgetExhausted"]
+__all__ = ["BudgetExhausted", "HungMethod", "Limits", "SandboxError", "Session", "StudentError",
+           "Worker", "WorkerDied", "WorkerFailure", "WorkerTimeout"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class Limits:
     reply_bytes: int = 256 << 20  # the largest reply the grader accepts
     tmp_bytes: int = 128 << 20  # size of the private /tmp and home (namespace mode)
     start_timeout: float = 30.0
-    submission_timeout: float = 900.0  # wall clock for all checks of one submission
+    submission_timeout: float = 540.0  # wall clock for one submission (fits a 10-min platform)
     threads: int = 1
     forbidden_imports: tuple[str, ...] = ("torch", "tensorflow", "jax", "autograder", "solutions")
     user: str | None = "auto"
@@ -254,6 +255,14 @@ class Worker:
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def interrupt(self) -> None:
+        """SIGKILL the worker from another thread: its pending request fails at once (``close``
+        still cleans up after it)."""
+        proc = self.proc
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
     def stop(self) -> None:
         """Kill the worker and everything it started; remove its files. The user is kept."""
@@ -455,6 +464,9 @@ class Session:
     deadline: float | None = None  # monotonic time by which the current check must end
     budget_deadline: float | None = None  # monotonic time by which the submission must end
     budget: float = 0.0  # the submission's total budget in seconds (for messages)
+    hangs: Hangs = field(default_factory=Hangs)  # shared with the submission's other worker
+    check_timeout: float = 0.0  # a request given at least half of this that times out hangs
+    _classes: dict[int, str] = field(default_factory=dict)  # handle -> class it was made from
 
     def out_of_time(self) -> bool:
         return self.budget_deadline is not None and time.monotonic() >= self.budget_deadline
@@ -481,7 +493,29 @@ class Session:
                 raise BudgetExhausted(f"the submission's total time budget of {self.budget:g} s "
                                       "is used up")
             timeout = min(timeout, self.budget_deadline - time.monotonic())
-        return self.worker.request({"op": op, **fields}, timeout)
+        key = self._method_key(op, fields)
+        if key is not None and self.hangs.seconds(key) is not None:
+            raise HungMethod(self.hangs.message(key))
+        try:
+            return self.worker.request({"op": op, **fields}, timeout)
+        except WorkerTimeout:
+            # Only a request given a fair share of a check's time counts as a hang: one that
+            # started late in a slow check says nothing about the method itself.
+            if key is not None and not self.out_of_time() and self.check_timeout \
+                    and timeout >= self.check_timeout / 2:
+                self.hangs.record(key, round(self.check_timeout, 1))
+            raise
+
+    def _method_key(self, op: str, fields: dict[str, Any]) -> str | None:
+        """``Class.method`` of student code that a request runs, when the grader knows it."""
+        target = fields.get("target")
+        owner = target if isinstance(target, str) else \
+            self._classes.get(target.ident) if isinstance(target, Handle) else None
+        if op == "new":
+            return f"{fields['name']}.__init__"
+        if owner is None or owner.startswith("probe:") or op not in ("call", "eval_many"):
+            return None
+        return f"{owner}.{fields['method']}" if fields.get("method") else owner
 
     def load(self, cells: list[str], filename: str, labels: list[str] | None = None,
              timeout: float | None = None, append: bool = False) -> dict:
@@ -495,7 +529,10 @@ class Session:
         self._req("seed", seed=int(seed))
 
     def new(self, name: str, *args: Any, **kwargs: Any) -> Handle:
-        return self._req("new", name=name, args=list(args), kwargs=kwargs)
+        handle = self._req("new", name=name, args=list(args), kwargs=kwargs)
+        if isinstance(handle, Handle) and not name.startswith("probe:"):
+            self._classes[handle.ident] = name
+        return handle
 
     def put(self, value: Any) -> Handle:
         return self._req("put", value=value)

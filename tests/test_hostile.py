@@ -74,6 +74,7 @@ CASES = {
     "site_poison": Case({}, only=("ReLU", "SoftMax"), needs_user=True),
     "read_secrets": Case({"ReLU": "the output is wrong"}, needs_user=True),
     "kill_everything": Case({}),
+    "process_swarm": Case({}),
     "slow_conv": Case({"Conv2d": "timed out after"}, only=("Conv2d",), hostile=False),
     "nan_layer": Case({"LogSoftMax": "NaN or inf"}, only=("LogSoftMax",), hostile=False),
     "wrong_shape": Case({"Flatten": "shape: expected"}, only=("Flatten",), witness=("ReLU",),

@@ -28,7 +28,9 @@ def rows(records: list[Record], assignment: Assignment, mnist: bool) -> list[dic
                    "total": _num(record.score) if graded else "",
                    "max_score": _num(record.result["max_score"]) if graded else ""}
             row.update({n: _num(scores[n]) if n in scores else "" for n in names})
-            row.update(status=record.status, message=record.message, submission=record.source)
+            row.update(status=record.status, message=record.message, submission=record.source,
+                       seconds=_num(round(record.seconds, 1)) if graded else "",
+                       budget_used=_budget_used(record) if graded else "")
             out.append(row)
     return sorted(out, key=lambda r: r["id"])
 
@@ -36,13 +38,19 @@ def rows(records: list[Record], assignment: Assignment, mnist: bool) -> list[dic
 def write_csv(records: list[Record], path: Path, assignment: Assignment, mnist: bool) -> None:
     table = rows(records, assignment, mnist)
     fields = ["id", "name", "email", "total", "max_score", *component_names(assignment, mnist),
-              "status", "message", "submission"]
+              "status", "message", "submission", "seconds", "budget_used"]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields)
     writer.writeheader()
     for row in table:
         writer.writerow({k: _safe_cell(v) for k, v in row.items()})
     write_atomic(path, buffer.getvalue())
+
+
+def _budget_used(record: Record) -> str:
+    """The share of its time budget a submission took, as a percentage (slow ones stand out)."""
+    used = (record.result or {}).get("budget_used")
+    return f"{100 * float(used):.0f}%" if used else ""
 
 
 def _num(value: float) -> str:

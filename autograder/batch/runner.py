@@ -37,6 +37,7 @@ class BatchOptions:
     force: bool = False
     seed: int | None = None
     check_timeout: float | None = None
+    budget: float | None = None  # seconds per submission (default: the grader's)
     dask: str | None = None  # scheduler address, or "local" for a LocalCluster here
     threshold: float = similarity.THRESHOLD
     template: str | None = None  # for the similarity report; default: derived from solution
@@ -162,7 +163,7 @@ def _cache_base(assignment: Assignment, options: BatchOptions) -> dict[str, Any]
             "assignment_ref": _assignment_ref(options.assignment),
             "grader_version": autograder.__version__,
             "options": {"mnist": options.mnist, "seed": options.seed,
-                        "check_timeout": options.check_timeout}}
+                        "check_timeout": options.check_timeout, "budget": options.budget}}
 
 
 def _refresh(old: Record, entry: Entry) -> Record:

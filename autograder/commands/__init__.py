@@ -19,6 +19,17 @@ def add_assignment_argument(parser: argparse.ArgumentParser) -> None:
                         help="assignment name or path to its assignment.toml (default: modules)")
 
 
+def positive_float(text: str) -> float:
+    """An argparse type: a number of seconds greater than zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, not {text}")
+    return value
+
+
 @contextlib.contextmanager
 def terminal_progress() -> Iterator[Callable[[str], None] | None]:
     """A one-line "checking <component>" progress display on a terminal, else nothing."""

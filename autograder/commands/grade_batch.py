@@ -9,7 +9,7 @@ import sys
 from autograder.batch.inputs import InputError
 from autograder.batch.runner import BatchOptions, run_batch
 from autograder.batch.similarity import THRESHOLD
-from autograder.commands import add_assignment_argument
+from autograder.commands import add_assignment_argument, positive_float
 
 EPILOG = """examples:
   nngrade grade-batch submissions/ --out graded/
@@ -42,6 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="regrade everything, even results that are up to date")
     parser.add_argument("--no-mnist", action="store_true", help="skip the MNIST training check")
     parser.add_argument("--seed", type=int, help="seed for the random test cases")
+    parser.add_argument("--budget", type=positive_float, metavar="S",
+                        help="seconds one submission may take in all, checks and MNIST "
+                             "training (default: 540, which fits a 10-minute platform limit)")
     parser.add_argument("--check-timeout", type=float, metavar="S",
                         help="seconds allowed per check (default: the assignment's)")
     parser.add_argument("--dask", metavar="ADDRESS",
@@ -61,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     options = BatchOptions(assignment=args.assignment, jobs=args.jobs, mnist=not args.no_mnist,
                            force=args.force, seed=args.seed, check_timeout=args.check_timeout,
+                           budget=args.budget,
                            dask=args.dask, threshold=args.similarity_threshold,
                            template=args.template)
     try:

@@ -8,9 +8,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.commands import add_assignment_argument
+from autograder.commands import add_assignment_argument, positive_float
 from autograder.gradescope.bundle import BundleError, build_bundle
 from autograder.gradescope.results import DEFAULT_HIDDEN_VISIBILITY, VISIBILITIES
+from autograder.gradescope.run import PLATFORM_TIMEOUT
 from autograder.spec import load_assignment
 
 EPILOG = """examples:
@@ -37,6 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--torch-index-url", default="", metavar="URL",
                         help="package index to install torch from in setup.sh, e.g. PyTorch's "
                              "CPU-only wheel index (default: the default index)")
+    parser.add_argument("--platform-timeout", type=positive_float, default=PLATFORM_TIMEOUT,
+                        metavar="S", help="the autograder timeout set on the platform, in "
+                        f"seconds (default: {PLATFORM_TIMEOUT:g}, Gradescope's default); "
+                        "grading keeps a margin below it so that results are always written")
     parser.add_argument("--try", dest="try_path", type=Path, metavar="PATH",
                         help="then run the bundle on PATH (a submission file or directory) in "
                              "a temporary /autograder tree and print results.json")
@@ -47,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     assignment = load_assignment(args.assignment)
     try:
         names = build_bundle(assignment, args.output, args.hidden_visibility,
-                             args.torch_index_url)
+                             args.torch_index_url, args.platform_timeout)
     except BundleError as exc:
         print(f"nngrade gradescope: error: {exc}", file=sys.stderr)
         return 2

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import autograder
 from autograder.gradescope.results import DEFAULT_HIDDEN_VISIBILITY, VISIBILITIES
-from autograder.gradescope.run import CONFIG_NAME
+from autograder.gradescope.run import CONFIG_NAME, PLATFORM_TIMEOUT, grading_budget
 from autograder.spec import Assignment
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -41,11 +41,15 @@ class BundleError(Exception):
 
 def build_bundle(assignment: Assignment, output: Path,
                  hidden_visibility: str = DEFAULT_HIDDEN_VISIBILITY,
-                 torch_index_url: str = "") -> list[str]:
+                 torch_index_url: str = "",
+                 platform_timeout: float = PLATFORM_TIMEOUT) -> list[str]:
     """Write the zip to ``output``; return the names of the files in it."""
     if hidden_visibility not in VISIBILITIES:
         raise BundleError(f"hidden visibility must be one of {', '.join(VISIBILITIES)}")
-    files = bundle_files(assignment, hidden_visibility, torch_index_url)
+    if grading_budget(platform_timeout) <= 0:
+        raise BundleError(f"a platform timeout of {platform_timeout:g} s leaves no time to "
+                          "grade: give at least 2 minutes")
+    files = bundle_files(assignment, hidden_visibility, torch_index_url, platform_timeout)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".tmp")
     with zipfile.ZipFile(tmp, "w") as zf:
@@ -59,8 +63,8 @@ def build_bundle(assignment: Assignment, output: Path,
     return sorted(files)
 
 
-def bundle_files(assignment: Assignment, hidden_visibility: str,
-                 torch_index_url: str) -> dict[str, tuple[bytes, int]]:
+def bundle_files(assignment: Assignment, hidden_visibility: str, torch_index_url: str,
+                 platform_timeout: float = PLATFORM_TIMEOUT) -> dict[str, tuple[bytes, int]]:
     requirements = pinned_requirements()
     torch = next((r for r in requirements if r.startswith("torch==")), "torch")
     files: dict[str, tuple[bytes, int]] = {
@@ -71,7 +75,7 @@ def bundle_files(assignment: Assignment, hidden_visibility: str,
         "assignment.toml": (assignment.path.read_bytes(), 0o644),
     }
     config = {"assignment": "assignment.toml", "hidden_visibility": hidden_visibility,
-              "engine_version": engine_version()}
+              "engine_version": engine_version(), "platform_timeout": platform_timeout}
     files[CONFIG_NAME] = ((json.dumps(config, indent=2) + "\n").encode(), 0o644)
     files.update(engine_files())
     return files

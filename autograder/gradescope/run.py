@@ -34,6 +34,7 @@ from autograder.submission import KINDS, SubmissionError, load_submission
 ROOT_ENV = "NNGRADE_AUTOGRADER_ROOT"
 SKIP_MNIST_ENV = "NNGRADE_SKIP_MNIST"
 CONFIG_NAME = "nngrade-bundle.json"
+PLATFORM_TIMEOUT = 600.0  # Gradescope's default autograder timeout (10 minutes)
 # Upload and editor debris that is never the submission.
 IGNORED_PARTS = frozenset({"__MACOSX", "__pycache__", ".ipynb_checkpoints"})
 INTERNAL_ERROR = ("The autograder failed on this submission because of an internal error, not "
@@ -85,6 +86,12 @@ def finish(path: Path, results: dict[str, Any], started: float) -> None:
     print(f"wrote {path}: score {results['score']:g}", flush=True)
 
 
+def grading_budget(platform_timeout: float) -> float:
+    """Seconds for grading within the platform's limit: a margin (at least a minute, or a
+    tenth) is kept for starting the container and writing results.json."""
+    return platform_timeout - max(60.0, platform_timeout / 10)
+
+
 def grade_root(root: Path, started: float) -> dict[str, Any]:
     source = root / "source"
     config = json.loads((source / CONFIG_NAME).read_text())
@@ -106,19 +113,22 @@ def grade_root(root: Path, started: float) -> dict[str, Any]:
         message = f"Your submission could not be read: {str(exc).replace(str(path), shown)}"
         print(message, flush=True)
         return failure_results(message, time.monotonic() - started)
-    return grade_submission(assignment, submission, shown, visibility, started)
+    budget = grading_budget(float(config.get("platform_timeout", PLATFORM_TIMEOUT)))
+    return grade_submission(assignment, submission, shown, visibility, started, budget)
 
 
 def grade_submission(assignment: Assignment, submission: Any, shown: str, visibility: str,
-                     started: float) -> dict[str, Any]:
+                     started: float, budget: float | None = None) -> dict[str, Any]:
     from autograder.grade import Grader
     from autograder.render import render_table
 
     skip_mnist = os.environ.get(SKIP_MNIST_ENV, "") not in ("", "0")
-    grader = Grader(assignment, mnist=not skip_mnist,
+    grader = Grader(assignment, mnist=not skip_mnist, budget=budget,
                     progress=lambda name: print(f"checking {name}", flush=True))
     result = grader.grade(submission)
     render_table(result, sys.stdout, show_passed=True)
+    print(f"grading took {result.seconds:.1f} s, {result.budget_used:.0%} of the "
+          f"{result.budget:g} s budget", flush=True)
     notes = []
     if skip_mnist and assignment.mnist:
         notes.append(f"the MNIST check was skipped ({SKIP_MNIST_ENV} is set)")

@@ -252,6 +252,9 @@ def main() -> None:
     # Past the file size limit, writes fail with EFBIG (an exception student code sees)
     # instead of SIGXFSZ killing the worker.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    # Children student code starts are reaped by the kernel as they exit: zombies would hold
+    # the worker user's process slots (RLIMIT_NPROC) and starve BLAS and later workers.
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     proto_in, proto_out = _redirect_stdio()
     sys.path.extend(p for p in os.environ.get("NNGRADE_SITE", "").split(os.pathsep) if p)
     wire = _load_sibling("_nngrade_wire", _sibling_path("wire.py"))
