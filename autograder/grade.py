@@ -179,7 +179,7 @@ class CheckRunner:
         seed = self.grader.seed if self.grader.seed is not None else self.run.assignment.seed
         ctx = Context(self.run.session, check, name, seed, self.run.assignment.tolerance,
                       self.run.assignment.solution, self.run.assignment.reference_code)
-        timeout = float(self.grader.check_timeout or check.get("timeout")
+        timeout = float(self.grader.check_timeout or check.params.timeout
                         or self.run.assignment.check_timeout)
         self.run.session.deadline = time.monotonic() + timeout
         try:

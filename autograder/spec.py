@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+import json
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,9 +13,19 @@ from typing import Any
 
 import numpy as np
 
+from autograder.check_params import (
+    CHECK_KEYS,
+    COMPONENT_KEYS,
+    KIND_PARAMS,
+    CheckParams,
+    build,
+    declared,
+    type_error,
+    type_of,
+)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS_DIR = REPO_ROOT / "assignments"
-CHECK_ONLY_KEYS = {"kind", "name", "points", "visibility", "trials"}
 # Formulas in a spec are the instructor's (trusted) code; the small builtins set keeps them
 # arithmetic, and __import__ is there because NumPy imports lazily inside some calls.
 SPEC_GLOBALS = {"__builtins__": {"__import__": __import__, "abs": abs, "min": min, "max": max,
@@ -31,14 +44,15 @@ class CheckSpec:
     points: float
     visibility: str
     trials: int
-    fields: dict[str, Any]  # component keys overlaid by the check's own keys
+    params: CheckParams  # the kind's typed parameters, validated on load
+    component_kind: str = ""  # the component's kind: layer, criterion, optimizer, ...
+    # Component keys overlaid by the check's own keys, untyped: kept for code that predates
+    # ``params``; read ``params`` instead.
+    fields: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def hidden(self) -> bool:
         return self.visibility == "hidden"
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.fields.get(key, default)
 
 
 @dataclass(frozen=True)
@@ -129,12 +143,14 @@ def _declared_name(path: Path) -> str | None:
 
 def load_assignment(name_or_path: str | Path = "modules") -> Assignment:
     path = find_assignment(name_or_path)
+    text = path.read_text()
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: invalid TOML: {exc}") from None
     meta = raw.get("assignment", {})
-    components = tuple(_component(c) for c in raw.get("components", []))
+    source = _Source(path, text.splitlines())
+    components = tuple(_component(c, source) for c in raw.get("components", []))
     solution = meta.get("solution")
     return Assignment(
         name=meta.get("name", path.parent.name),
@@ -153,28 +169,128 @@ def load_assignment(name_or_path: str | Path = "modules") -> Assignment:
     )
 
 
-def _component(raw: dict[str, Any]) -> Component:
+def _component(raw: dict[str, Any], source: _Source) -> Component:
     if "name" not in raw or "kind" not in raw:
-        raise SpecError(f"component without name or kind: {raw!r}")
+        raise SpecError(f"{source.path}: component without name or kind: {raw!r}")
+    name = raw["name"]
+    checks = raw.get("checks", [])
+    for check in checks:
+        _validate_check(check, name, source)
+    _validate_component_keys(raw, {c["kind"] for c in checks}, source)
     base = {k: v for k, v in raw.items() if k != "checks"}
-    checks = []
-    for check in raw.get("checks", []):
-        if "kind" not in check:
-            raise SpecError(f"{raw['name']}: check without kind: {check!r}")
-        visibility = check.get("visibility", "public")
-        if visibility not in ("public", "hidden"):
-            raise SpecError(f"{raw['name']}: visibility must be public or hidden")
-        fields = {**base, **{k: v for k, v in check.items() if k not in CHECK_ONLY_KEYS}}
-        checks.append(CheckSpec(
-            component=raw["name"],
+    specs = []
+    for check in checks:
+        fields = {**base, **{k: v for k, v in check.items() if k not in CHECK_KEYS}}
+        params = {k: v for k, v in fields.items() if k in declared(check["kind"])}
+        for key, value in params.items():
+            if problem := type_error(value, type_of(check["kind"], key)):
+                where = check if key in check else None
+                raise source.error(name, where, key, f"key {key!r}: {problem}")
+        specs.append(CheckSpec(
+            component=name,
             name=check.get("name", check["kind"]),
             kind=check["kind"],
             points=float(check.get("points", 1)),
-            visibility=visibility,
+            visibility=check.get("visibility", "public"),
             trials=int(check.get("trials", 1)),
+            params=build(check["kind"], params),
+            component_kind=raw["kind"],
             fields=fields,
         ))
-    return Component(raw["name"], raw["kind"], tuple(raw.get("aliases", [])), tuple(checks))
+    return Component(name, raw["kind"], tuple(raw.get("aliases", [])), tuple(specs))
+
+
+def _validate_check(check: dict[str, Any], component: str, source: _Source) -> None:
+    """A check's kind is known, and each of its own keys is a parameter of that kind."""
+    kind = check.get("kind")
+    if not isinstance(kind, str):
+        raise source.error(component, check, "kind", "check without a kind (a string)")
+    if kind not in KIND_PARAMS:
+        raise source.error(component, check, "kind",
+                           f"unknown check kind {kind!r}{_suggest(kind, KIND_PARAMS)}")
+    for key, value in check.items():
+        if key in CHECK_KEYS:
+            if problem := type_error(value, CHECK_KEYS[key]):
+                raise source.error(component, check, key, f"key {key!r}: {problem}")
+        elif key not in declared(kind):
+            raise source.error(component, check, key, _unknown(key, [kind], CHECK_KEYS))
+    if check.get("visibility", "public") not in ("public", "hidden"):
+        raise source.error(component, check, "visibility",
+                           "visibility must be \"public\" or \"hidden\"")
+
+
+def _validate_component_keys(raw: dict[str, Any], kinds: set[str], source: _Source) -> None:
+    """A component's shared key must be a parameter of at least one of its check kinds."""
+    readers = set().union(*(declared(k) for k in kinds)) if kinds else set()
+    for key, value in raw.items():
+        if key in COMPONENT_KEYS:
+            if problem := type_error(value, COMPONENT_KEYS[key]):
+                raise source.error(raw["name"], None, key, f"key {key!r}: {problem}")
+        elif key not in readers:
+            raise source.error(raw["name"], None, key, _unknown(key, sorted(kinds),
+                                                                COMPONENT_KEYS))
+
+
+def _unknown(key: str, kinds: list[str], own: dict[str, type]) -> str:
+    valid = {*own, *(p for k in kinds for p in declared(k))}
+    message = f"unknown key {key!r}{_suggest(key, valid)}"
+    elsewhere = sorted(k for k in KIND_PARAMS if key in declared(k))
+    if elsewhere:
+        shown = ", ".join(elsewhere[:4]) + (", ..." if len(elsewhere) > 4 else "")
+        where = f"kind {kinds[0]!r}" if len(kinds) == 1 else "any of this component's checks"
+        message += f" (a parameter of {shown}, not of {where})"
+    return message
+
+
+def _suggest(word: str, valid: Any) -> str:
+    close = difflib.get_close_matches(word, sorted(valid), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else f" (valid: {', '.join(sorted(valid))})"
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The TOML text, to point an error at a line (tomllib gives no positions)."""
+
+    path: Path
+    lines: list[str]
+
+    def error(self, component: str, check: dict[str, Any] | None, key: str,
+              message: str) -> SpecError:
+        where = f"component {component}"
+        if check is not None:
+            where += f", check {json.dumps(check.get('name', check.get('kind')))}"
+        return SpecError(f"{self._shown_path()}:{self.line_of(component, check, key)}: "
+                         f"{where}: {message}")
+
+    def line_of(self, component: str, check: dict[str, Any] | None, key: str) -> int:
+        """1-based line of ``key`` in the component's block (in the check's line if given)."""
+        start, end = self._block(component)
+        pattern = re.compile(rf"(^|[{{,\s]){re.escape(key)}\s*=")
+        block = range(start, end)
+        if check is not None:
+            marker = json.dumps(check["name"]) if "name" in check else None
+            rows = [i for i in block if marker and marker in self.lines[i]]
+            block = rows or block
+            found = [i for i in block if pattern.search(self.lines[i])]
+        else:
+            top = re.compile(rf"^\s*{re.escape(key)}\s*=")
+            found = [i for i in block if top.search(self.lines[i])]
+        return (found or list(block) or [0])[0] + 1
+
+    def _block(self, component: str) -> tuple[int, int]:
+        heads = [i for i, line in enumerate(self.lines)
+                 if re.match(r"\s*\[\[\s*components\s*\]\]", line)]
+        name = re.compile(rf"^\s*name\s*=\s*{re.escape(json.dumps(component))}")
+        for head, end in zip(heads, [*heads[1:], len(self.lines)], strict=True):
+            if any(name.search(line) for line in self.lines[head:end]):
+                return head, end
+        return 0, len(self.lines)
+
+    def _shown_path(self) -> str:
+        try:
+            return str(self.path.relative_to(Path.cwd()))
+        except ValueError:
+            return str(self.path)
 
 
 def sample_dims(spec: dict[str, Any], rng: np.random.Generator, trial: int) -> dict[str, Any]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -41,8 +42,13 @@ class Context:
     definitions: str = ""  # the assignment's [reference] code, for reference expressions
 
     @property
-    def f(self) -> dict[str, Any]:
-        return self.check.fields
+    def p(self) -> Any:  # the check kind's parameters class (autograder/check_params.py)
+        return self.check.params
+
+    @property
+    def f(self) -> Mapping[str, Any]:
+        """Deprecated, read-only: the untyped keys; read the typed ``p`` instead."""
+        return MappingProxyType(self.check.fields)
 
     def rng(self, trial: int) -> np.random.Generator:
         key = f"{self.check.component}/{self.check.name}/{trial}".encode()
@@ -51,7 +57,7 @@ class Context:
     def trials(self) -> Iterator[tuple[int, np.random.Generator, dict[str, Any]]]:
         for trial in range(self.check.trials):
             rng = self.rng(trial)
-            dims = sample_dims(self.f.get("dims", {}), rng, trial)
+            dims = sample_dims(self.p.dims, rng, trial)
             self.session.seed(int(rng.integers(2**31)))  # student randomness is reproducible
             yield trial, rng, dims
 
@@ -62,27 +68,27 @@ class Context:
 
     # -- building blocks ------------------------------------------------------------
     def new(self, dims: dict[str, Any]) -> Handle:
-        args = [dims[a] if isinstance(a, str) else a for a in self.f.get("init", [])]
+        args = [dims[a] if isinstance(a, str) else a for a in self.p.init]
         return self.session.new(self.name, *args)
 
     def make_input(self, rng: np.random.Generator, dims: dict[str, Any],
                    dtype: Any = np.float64) -> np.ndarray:
-        return make_array(self.f.get("input_dist", "normal"), shape_of(self.f["input"], dims),
-                          rng, self.f.get("input_scale", 1.0), self.f.get("input_shift", 0.0)
+        return make_array(self.p.input_dist, shape_of(self.p.input, dims),
+                          rng, self.p.input_scale, self.p.input_shift
                           ).astype(dtype)
 
     def make_target(self, rng: np.random.Generator, x: np.ndarray) -> np.ndarray | None:
-        kind = self.f.get("target")
+        kind = self.p.target
         return None if kind is None else make_array(kind, x.shape, rng).astype(x.dtype)
 
     def make_params(self, rng: np.random.Generator, dims: dict[str, Any]) -> dict[str, np.ndarray]:
         return {name: rng.standard_normal(shape_of(shape, dims))
-                for name, shape in self.f.get("params", {}).items()}
+                for name, shape in self.p.params.items()}
 
     def reference(self, x, params, dims, target=None, grad_output=None, grads=False,
                   expr: str | None = None) -> dict[str, np.ndarray]:
         with self.session.paused():  # the grader's own time is not the student's
-            return torch_reference(expr or self.f["reference"], x, params, dims, target,
+            return torch_reference(expr or self.p.reference, x, params, dims, target,
                                    grad_output, grads, self.definitions)
 
     def mistakes(self, x, params, dims, target, grad_output, key: str
@@ -91,7 +97,7 @@ class Context:
 
         def compute() -> list[tuple[np.ndarray, str]]:
             found = []
-            for m in self.f.get("mistakes", []):
+            for m in self.p.mistakes:
                 if "when" in m and not eval_expr(m["when"], dims):
                     continue
                 if key not in m.get("applies_to", [key]):

@@ -27,7 +27,7 @@ def _chain(ctx: Context, rng: np.random.Generator, depth: int):
 
 
 def _depth(ctx: Context, rng: np.random.Generator) -> int:
-    lo, hi = ctx.f.get("depth", [2, 3])
+    lo, hi = ctx.p.depth
     return int(rng.integers(lo, hi + 1))
 
 

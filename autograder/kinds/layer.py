@@ -34,7 +34,7 @@ class Trial:
 
 
 def is_criterion(ctx: Context) -> bool:
-    return ctx.f.get("kind") == "criterion"
+    return ctx.check.component_kind == "criterion"
 
 
 def setup(ctx: Context, rng: np.random.Generator, dims: dict[str, Any], dtype: Any) -> Trial:
@@ -43,13 +43,13 @@ def setup(ctx: Context, rng: np.random.Generator, dims: dict[str, Any], dtype: A
     params = ctx.make_params(rng, dims)
     for name, value in params.items():
         ctx.session.set(handle, name, value)
-    if "mode" in ctx.f:
-        ctx.session.set(handle, "training", ctx.f["mode"] == "train")
+    if ctx.p.mode is not None:
+        ctx.session.set(handle, "training", ctx.p.mode == "train")
     return Trial(handle, x, ctx.make_target(rng, x), params, dims)
 
 
 def trial_dtype(ctx: Context, trial: int) -> Any:
-    return np.float32 if ctx.f.get("float32", True) and trial % 2 == 0 else np.float64
+    return np.float32 if ctx.p.float32 and trial % 2 == 0 else np.float64
 
 
 def forward(ctx: Context, t: Trial) -> np.ndarray:
@@ -61,7 +61,7 @@ def grad_output(ctx: Context, rng: np.random.Generator, t: Trial, out: np.ndarra
     if is_criterion(ctx):
         return None
     shape = (ctx.reference(t.x, t.params, t.dims, t.target)["output"].shape
-             if "reference" in ctx.f else out.shape)
+             if ctx.p.reference is not None else out.shape)
     return rng.standard_normal(shape).astype(t.x.dtype)
 
 
@@ -72,7 +72,7 @@ def backward_input(ctx: Context, t: Trial, g: np.ndarray | None) -> np.ndarray:
 
 
 def hints(ctx: Context) -> dict:
-    return ctx.f.get("hints", {})
+    return ctx.p.hints
 
 
 def batch_of(t: Trial) -> int | None:
@@ -114,7 +114,7 @@ def check_param_grad(ctx: Context) -> None:
         ctx.session.call(t.handle, "accGradParameters", t.x, g)
         expected = ctx.reference(t.x, t.params, dims, t.target, g, grads=True)
         mistakes = ctx.mistakes
-        for name, grad_name in ctx.f["grads"].items():
+        for name, grad_name in ctx.p.grads.items():
             got = ctx.session.get(t.handle, grad_name)
             assert_close(got, expected[name], ctx.tol(t.x.dtype), grad_name,
                          ctx.where(t.x, t.params, "after zeroGradParameters and one backward"),
@@ -162,12 +162,12 @@ def check_finite_diff(ctx: Context) -> None:
                           "your own forward")
         assert_close(grad, _numeric_grad(ctx, t, g, None, eps), tol, "gradInput", where,
                      batch_of(t), hints(ctx))
-        if not ctx.f.get("grads"):
+        if not ctx.p.grads:
             continue
         forward(ctx, t)  # caches from the last perturbed forward must not leak into backward
         ctx.session.call(t.handle, "zeroGradParameters")
         ctx.session.call(t.handle, "accGradParameters", t.x, g)
-        for name, grad_name in ctx.f["grads"].items():
+        for name, grad_name in ctx.p.grads.items():
             got = ctx.session.get(t.handle, grad_name)
             assert_close(got, _numeric_grad(ctx, t, g, name, eps), tol, grad_name, where,
                          batch_of(t), hints(ctx))
@@ -184,7 +184,7 @@ def check_no_mutation(ctx: Context) -> None:
         hx, h2 = s.put(t.x), s.put(second)
         s.call(t.handle, "updateOutput", *((hx,) if t.target is None else (hx, h2)))
         s.call(t.handle, "updateGradInput", hx, h2)
-        if ctx.f.get("grads"):
+        if ctx.p.grads:
             s.call(t.handle, "accGradParameters", hx, h2)
         for handle, original, what in ((hx, t.x, "input"),
                                        (h2, second, "target" if g is None else "gradOutput")):
@@ -205,15 +205,15 @@ def check_grad_reset(ctx: Context) -> None:
         backward_input(ctx, t, g)
         s.call(t.handle, "zeroGradParameters")
         s.call(t.handle, "accGradParameters", t.x, g)
-        once = {n: as_array(s.get(t.handle, gn), gn) for n, gn in ctx.f["grads"].items()}
+        once = {n: as_array(s.get(t.handle, gn), gn) for n, gn in ctx.p.grads.items()}
         s.call(t.handle, "zeroGradParameters")
-        for grad_name in ctx.f["grads"].values():
+        for grad_name in ctx.p.grads.values():
             zeroed = as_array(s.get(t.handle, grad_name), grad_name)
             require(not np.any(zeroed), f"{grad_name} is not zero after zeroGradParameters()",
                     Cause.ZERO_GRAD)
         s.call(t.handle, "accGradParameters", t.x, g)
         s.call(t.handle, "accGradParameters", t.x, g)
-        for name, grad_name in ctx.f["grads"].items():
+        for name, grad_name in ctx.p.grads.items():
             twice = as_array(s.get(t.handle, grad_name), grad_name)
             tol = ctx.tol("float64")
             ok = twice.shape == once[name].shape and any(
@@ -228,22 +228,22 @@ def check_parameters(ctx: Context) -> None:
     s = ctx.session
     for _trial, _rng, dims in ctx.trials():
         handle = ctx.new(dims)
-        bound = eval_expr(ctx.f["init_bound"], dims) if "init_bound" in ctx.f else None
-        names = list(ctx.f["params"])
-        for name, shape in ctx.f["params"].items():
+        bound = eval_expr(ctx.p.init_bound, dims) if ctx.p.init_bound is not None else None
+        names = list(ctx.p.params)
+        for name, shape in ctx.p.params.items():
             value = as_array(s.get(handle, name), name)
             want = shape_of(shape, dims)
             require(value.shape == want, f"{name} has shape {fmt_shape(value.shape)}, expected "
-                    f"{fmt_shape(want)} for init args {ctx.f.get('init')} = "
-                    f"{[dims.get(a, a) for a in ctx.f.get('init', [])]}", Cause.PARAM_SHAPE)
+                    f"{fmt_shape(want)} for init args {ctx.p.init} = "
+                    f"{[dims.get(a, a) for a in ctx.p.init]}", Cause.PARAM_SHAPE)
             if bound is not None:
                 _check_uniform(name, value, bound)
-        for name, grad_name in ctx.f.get("grads", {}).items():
+        for name, grad_name in ctx.p.grads.items():
             grad = as_array(s.get(handle, grad_name), grad_name)
-            require(grad.shape == shape_of(ctx.f["params"][name], dims),
+            require(grad.shape == shape_of(ctx.p.params[name], dims),
                     f"{grad_name} must have the shape of {name}", Cause.PARAM_SHAPE)
         for getter, attrs in (("getParameters", names),
-                              ("getGradParameters", list(ctx.f.get("grads", {}).values()))):
+                              ("getGradParameters", list(ctx.p.grads.values()))):
             listed = s.call(handle, getter, keep=True)
             count = s.call(listed, "__len__")
             require(count == len(attrs), f"{getter}() returned {count} arrays, expected "

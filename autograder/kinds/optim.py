@@ -29,7 +29,7 @@ def _layout(rng: np.random.Generator) -> Layout:
 
 def _config(ctx: Context, rng: np.random.Generator) -> dict[str, float]:
     return {k: float(rng.uniform(*v)) if isinstance(v, list) else v
-            for k, v in ctx.f.get("config", {}).items()}
+            for k, v in ctx.p.config.items()}
 
 
 def trajectory(update: str, state_names: list[str], config: dict[str, float],
@@ -59,13 +59,13 @@ def _matches(student: list[list[np.ndarray]], expected: list[list[np.ndarray]], 
 
 def _diagnose(ctx: Context, step: int, student: list[list[np.ndarray]], config, start,
               grads) -> str:
-    before = start if step == 1 else trajectory(ctx.f["update"], ctx.f.get("state", []), config,
+    before = start if step == 1 else trajectory(ctx.p.update, ctx.p.state, config,
                                                 start, grads[:step - 1])[-1]
     if _matches(student, before, ctx.tol("float64")):
         return ("the variables did not change: update them in place (x -= step); "
                 "`x = x - step` only rebinds a local name")
-    for mistake in ctx.f.get("mistakes", []):
-        other = trajectory(mistake["update"], ctx.f.get("state", []), config, start, grads)
+    for mistake in ctx.p.mistakes:
+        other = trajectory(mistake["update"], ctx.p.state, config, start, grads)
         if _matches(student, other[step - 1], ctx.tol("float64")):
             return mistake["message"]
     if step > 1:
@@ -81,7 +81,7 @@ def _run(ctx: Context, rng: np.random.Generator, steps: int, inplace_only: bool)
     start = [[rng.standard_normal(sh) for sh in layer] for layer in shapes]
     grads = [[[rng.standard_normal(sh) for sh in layer] for layer in shapes]
              for _ in range(steps)]
-    expected = trajectory(ctx.f["update"], ctx.f.get("state", []), config, start, grads)
+    expected = trajectory(ctx.p.update, ctx.p.state, config, start, grads)
     handles = [[s.put(v) for v in layer] for layer in start]
     variables, state = s.put(handles), s.put({})
     for step in range(1, steps + 1):
@@ -131,7 +131,7 @@ def _fmt(config: dict[str, Any]) -> str:
 @check_kind("optimizer")
 def check_optimizer(ctx: Context) -> None:
     for _trial, rng, _dims in ctx.trials():
-        _run(ctx, rng, int(ctx.f.get("steps", 4)), inplace_only=False)
+        _run(ctx, rng, int(ctx.p.steps), inplace_only=False)
 
 
 @check_kind("optimizer_inplace")

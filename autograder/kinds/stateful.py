@@ -34,14 +34,14 @@ def check_stateful(ctx: Context) -> None:
     for _trial, rng, dims in ctx.trials():
         handle = ctx.new(dims)
         state = {}
-        for name, rule in ctx.f.get("state", {}).items():
+        for name, rule in ctx.p.state.items():
             state[name] = make_array(rule.get("dist", "normal"), shape_of(rule["shape"], dims),
                                      rng)
             s.set(handle, name, state[name])
         training, history = True, []
         s.set(handle, "training", True)  # not the student's Module default: isolation
         x = ctx.make_input(rng, dims)
-        for op in ctx.f["sequence"]:
+        for op in ctx.p.sequence:
             history.append(op)
             where = _where(ctx, history, dims, x)
             before = dict(state)
@@ -57,7 +57,7 @@ def check_stateful(ctx: Context) -> None:
                 if training:
                     scope = {**dims, "x": x.astype(np.float64)}
                     state = {k: _formula(f, {**scope, "old": before[k]})
-                             for k, f in ctx.f.get("state_update", {}).items()}
+                             for k, f in ctx.p.state_update.items()}
             elif op == "backward":
                 g = rng.standard_normal(x.shape)
                 got = s.call(handle, "updateGradInput", x, g, fallback="gradInput")
@@ -71,13 +71,13 @@ def check_stateful(ctx: Context) -> None:
 
 def _reference(ctx: Context, training: bool, x: np.ndarray, state: dict[str, np.ndarray],
                dims: dict[str, Any], g: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    expr = ctx.f["reference"] if training else ctx.f["eval_reference"]
+    expr = ctx.p.reference if training else ctx.p.eval_reference
     return ctx.reference(x, state, dims, grad_output=g, grads=g is not None, expr=expr)
 
 
 def _where(ctx: Context, history: list[str], dims: dict[str, Any], x: np.ndarray) -> str:
     params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                       for k, v in dims.items() if k in ctx.f.get("init", []))
+                       for k, v in dims.items() if k in ctx.p.init)
     return f"after {' -> '.join(history)} ({params}; input {tuple(x.shape)})"
 
 
@@ -91,7 +91,7 @@ def _mistakes(ctx: Context, attr: str, op: str, before: dict[str, np.ndarray], x
               dims: dict[str, Any]) -> list[tuple[np.ndarray, str]]:
     """Known wrong updates, as spec formulas over the old value, the input and the dims."""
     found = []
-    for m in ctx.f.get("state_mistakes", []):
+    for m in ctx.p.state_mistakes:
         if m["attr"] != attr or m.get("after", "forward") != op:
             continue
         scope = {**dims, **before, "x": x.astype(np.float64), "old": before.get(attr)}

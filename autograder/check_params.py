@@ -1,0 +1,236 @@
+"""The parameters each check kind reads from assignment.toml: name, type, default, help.
+
+A leaf module (stdlib only): the spec loader validates every check against these
+declarations without importing the check kinds, and docs/spec_reference.md is rendered from
+them (``python -m autograder.check_params > docs/spec_reference.md``). A new check kind
+declares its parameters here, in ``KIND_PARAMS``.
+
+Values stay as TOML gives them (lists, dicts): the kinds see exactly what the spec says.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+# Keys of a check that are about the check itself, not parameters of its kind.
+CHECK_KEYS: dict[str, type] = {"kind": str, "name": str, "points": float, "visibility": str,
+                               "trials": int}
+# Keys of a component that are about the component itself; any other component key is a
+# parameter shared by its checks.
+COMPONENT_KEYS: dict[str, type] = {"name": str, "kind": str, "aliases": list, "checks": list}
+
+
+def param(default: Any, help: str) -> Any:  # noqa: A002 - the field's help text
+    """A declared parameter; a mutable default is copied for each check."""
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+
+@dataclass(frozen=True)
+class CheckParams:
+    """What every check kind reads."""
+
+    dims: dict[str, list[float] | str | float] = param(
+        {}, "random sizes per trial: `[lo, hi]` ints (inclusive), `[lo, hi]` floats (uniform), "
+            "a number, or an expression over the sizes before it; the first trial takes the "
+            "smallest `batch`")
+    timeout: float | None = param(
+        None, "seconds for this check (all its trials); unset: the assignment's `check_timeout`")
+
+
+@dataclass(frozen=True)
+class InputParams(CheckParams):
+    """Kinds that feed the component a random input."""
+
+    input: list[str | int] | None = param(
+        None, "the input's shape, as names of `dims` or integers")
+    input_dist: str = param(
+        "normal", "the input's distribution: normal, nonzero, probs, logprobs, hard_probs, "
+                  "onehot, distinct, positive, ties")
+    input_scale: float = param(
+        1.0, "the input is multiplied by this (normal, nonzero, distinct, positive)")
+    input_shift: float = param(0.0, "added to the input (`normal` only)")
+
+
+@dataclass(frozen=True)
+class LayerParams(InputParams):
+    """Layers and criterions, checked against a PyTorch reference and their own forward."""
+
+    init: list[str | int] = param(
+        [], "constructor arguments, as names of `dims` or literal values")
+    params: dict[str, list[str | int]] = param(
+        {}, "parameter attributes and their shapes; set to random values before each check")
+    grads: dict[str, str] = param(
+        {}, "each parameter's gradient attribute (`W = \"gradW\"`)")
+    reference: str | None = param(
+        None, "PyTorch expression of the output over x, t, the parameters, the dims, torch, F "
+              "and the assignment's `[reference]` code; gradients follow by autograd")
+    mistakes: list[dict[str, Any]] = param(
+        [], "known wrong answers: `reference` (or `input_grad`, a gradInput formula over g), "
+            "`message`, optional `when` (expression over the dims) and `applies_to`")
+    hints: dict[str, str] = param(
+        {}, "messages for failure patterns; `nonfinite`: shown when the output has NaN or inf")
+    target: str | None = param(
+        None, "a criterion's target distribution (as `input_dist`); unset: no target")
+    mode: str | None = param(
+        None, "`train` or `evaluate`: set before each check; unset: the Module default")
+    float32: bool = param(
+        True, "trials 0, 2, 4, ... of forward, input_grad, param_grad and no_mutation run "
+              "in float32 (false: float64 only)")
+    init_bound: str | None = param(
+        None, "expression over the dims: initial parameters must be uniform in +-bound")
+
+
+@dataclass(frozen=True)
+class StatefulParams(InputParams):
+    """A sequence of operations against state formulas (e.g. BatchNorm's moving statistics)."""
+
+    init: list[str | int] = param(
+        [], "constructor arguments, as names of `dims` or literal values")
+    sequence: list[str] | None = param(
+        None, "operations in order: forward, backward, train, evaluate")
+    state: dict[str, dict[str, Any]] = param(
+        {}, "state attributes set before the sequence: `{ shape = [...], dist = \"...\" }`")
+    state_update: dict[str, str] = param(
+        {}, "NumPy formula of each state attribute after a training forward, over `old`, x "
+            "and the dims")
+    reference: str | None = param(
+        None, "PyTorch expression of the training-mode output (may use the state by name)")
+    eval_reference: str | None = param(
+        None, "PyTorch expression of the evaluation-mode output (may use the state by name)")
+    state_mistakes: list[dict[str, Any]] = param(
+        [], "known wrong state updates: `attr`, `formula`, `message`, optional `after` (the "
+            "operation, default forward)")
+
+
+@dataclass(frozen=True)
+class DropoutParams(InputParams):
+    """Dropout, checked by its statistics; the drop probability is the size `p` of `dims`."""
+
+
+@dataclass(frozen=True)
+class ContainerParams(CheckParams):
+    """Sequential, checked with the grader's probe modules."""
+
+    depth: list[int] = param([2, 3], "number of children, `[lo, hi]` inclusive")
+
+
+@dataclass(frozen=True)
+class OptimizerParams(CheckParams):
+    """An optimizer function, several steps against the stated update formula."""
+
+    config: dict[str, list[float] | float] = param(
+        {}, "the optimizer's config: a number, or `[lo, hi]` drawn uniformly per trial")
+    state: list[str] = param([], "per-variable state names of `update`, starting at zeros")
+    update: str | None = param(
+        None, "the update of one variable x with gradient g at step t (Python statements)")
+    mistakes: list[dict[str, Any]] = param(
+        [], "known wrong updates: `update`, `message`")
+    steps: int = param(4, "number of steps")
+
+
+_LAYER = ("forward", "input_grad", "param_grad", "finite_diff", "no_mutation", "grad_reset",
+          "parameters")
+KIND_PARAMS: dict[str, type[CheckParams]] = {
+    **{kind: LayerParams for kind in _LAYER},
+    **{f"{kind}_labels": LayerParams
+       for kind in ("forward", "input_grad", "finite_diff", "no_mutation")},
+    "stateful": StatefulParams,
+    **{kind: DropoutParams
+       for kind in ("dropout_eval", "dropout_stats", "dropout_fresh", "dropout_backward")},
+    **{kind: ContainerParams
+       for kind in ("sequential_forward", "sequential_backward", "sequential_parameters")},
+    "module_base": CheckParams,
+    "optimizer": OptimizerParams,
+    "optimizer_inplace": OptimizerParams,
+    **{kind: CheckParams
+       for kind in ("residual_forward", "residual_backward", "residual_parameters")},
+}
+
+
+def declared(kind: str) -> dict[str, dataclasses.Field]:
+    """The parameters of a check kind, by name (the kind must be known)."""
+    return {f.name: f for f in dataclasses.fields(KIND_PARAMS[kind])}
+
+
+def type_of(kind: str, name: str) -> Any:
+    return typing.get_type_hints(KIND_PARAMS[kind])[name]
+
+
+def type_error(value: Any, hint: Any) -> str | None:
+    """Why ``value`` (as TOML gives it) is not of type ``hint``, or None if it is."""
+    if hint is Any:
+        return None
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):
+        reasons = [type_error(value, arg) for arg in args]
+        return None if None in reasons else f"expected {type_name(hint)}, got {_got(value)}"
+    if hint is type(None):
+        return None if value is None else f"expected nothing, got {_got(value)}"
+    expected = origin or hint
+    ok = isinstance(value, expected) and not (expected in (int, float) and isinstance(value, bool))
+    if expected is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok:
+        return f"expected {type_name(hint)}, got {_got(value)}"
+    if origin is list and args:
+        return next((f"item {i}: {e}" for i, v in enumerate(value)
+                     if (e := type_error(v, args[0]))), None)
+    if origin is dict and args:
+        return next((f"{k!r}: {e}" for k, v in value.items() if (e := type_error(v, args[1]))),
+                    None)
+    return None
+
+
+def type_name(hint: Any) -> str:
+    if isinstance(hint, type) and not typing.get_args(hint):
+        return hint.__name__
+    # TOML has no null: an optional parameter is written as its type, or left out.
+    return str(hint).replace("typing.", "").replace(" | NoneType", "").replace(" | None", "")
+
+
+def _got(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"
+
+
+def build(kind: str, values: dict[str, Any]) -> CheckParams:
+    """The typed parameters of a check; ``values`` are already validated."""
+    return KIND_PARAMS[kind](**values)
+
+
+def render_reference() -> str:
+    """Markdown: every check kind's parameters (name, type, default, help)."""
+    lines = ["# Check parameters (reference)", "",
+             "Generated from `autograder/check_params.py` by "
+             "`python -m autograder.check_params > docs/spec_reference.md`; do not edit.", "",
+             "A check in `assignment.toml` takes `kind`, `name`, `points`, `trials` and "
+             "`visibility`, plus the parameters of its kind below. A component's other keys "
+             "are shared by its checks (a check may override them); each must be a parameter "
+             "of at least one of the component's check kinds.", ""]
+    families: dict[type[CheckParams], list[str]] = {}
+    for kind, cls in KIND_PARAMS.items():
+        families.setdefault(cls, []).append(kind)
+    for cls, kinds in families.items():
+        lines += [f"## {', '.join(f'`{k}`' for k in kinds)}", "", cls.__doc__ or "", "",
+                  "| parameter | type | default | help |", "| --- | --- | --- | --- |"]
+        for f in dataclasses.fields(cls):
+            kind = str(f.type).replace("|", "\\|")  # a bar would end the table cell
+            lines.append(f"| `{f.name}` | `{kind}` | {_default(f)} | {f.metadata['help']} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _default(f: dataclasses.Field) -> str:
+    value = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+    return "unset" if value is None else f"`{json.dumps(value)}`"  # as TOML writes it
+
+
+if __name__ == "__main__":
+    print(render_reference(), end="")
