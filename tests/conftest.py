@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from paths import REPO
 
 from autograder.spec import load_assignment
@@ -22,3 +23,10 @@ def extended_reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("reference") / "extended.py"
     path.write_text(load_assignment("extended").solution_text())
     return path
+
+
+# Property tests are reproducible (the same examples every run) and not timed: under
+# pytest-xdist on a loaded machine a deadline would fail at random.
+settings.register_profile("nngrade", derandomize=True, deadline=None, database=None,
+                          max_examples=50)
+settings.load_profile("nngrade")
