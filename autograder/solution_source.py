@@ -103,11 +103,25 @@ def definitions(text: str, names: list[str], where: str = "<source>") -> list[st
     for node in ast.parse(text).body:
         for name in _defined_names(node):
             first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
-            spans[name] = (first - 1, node.end_lineno)
+            spans[name] = (first - 1, _end_with_comments(lines, node))
     missing = [n for n in names if n not in spans]
     if missing:
         raise SolutionSourceError(f"{where} defines no {', '.join(missing)} at top level")
     return ["\n".join(lines[slice(*spans[name])]) for name in names]
+
+
+def _end_with_comments(lines: list[str], node: ast.stmt) -> int:
+    """The end of ``node`` including the comments indented into its body after its last
+    statement (a trailing ``# END SOLUTION``)."""
+    end = node.end_lineno
+    for index in range(node.end_lineno, len(lines)):
+        stripped = lines[index].lstrip()
+        if not stripped:
+            continue
+        if not stripped.startswith("#") or len(lines[index]) - len(stripped) <= node.col_offset:
+            break
+        end = index + 1
+    return end
 
 
 def _defined_names(node: ast.stmt) -> list[str]:
