@@ -124,8 +124,7 @@ class Grader:
     def _hidden(self, submission: Submission) -> tuple[str, ...]:
         """What student code must not see: the assignment, the solution, other submissions."""
         paths = [self.assignment.path.parent, submission.path.resolve().parent]
-        if self.assignment.solution is not None:
-            paths.append(self.assignment.solution)
+        paths.extend(self.assignment.solution_files())
         cache = cache_dir()  # expected values; created now so that it can be hidden now
         if cache is not None:
             with contextlib.suppress(OSError):

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from autograder import solution_source
 from autograder.check_params import (
     CHECK_KEYS,
     COMPONENT_KEYS,
@@ -111,6 +112,23 @@ class Assignment:
                 "layers": [[rename[layer[0]], *layer[1:]] for layer in cfg["layers"]],
                 "criterion": rename[cfg["criterion"]],
                 "optimizer": rename[cfg["optimizer"]]}, []
+
+    def solution_text(self) -> str:
+        """The full reference solution, its given parts drawn from the files it names."""
+        if self.solution is None:
+            raise SpecError(f"{self.name}: no reference solution")
+        try:
+            return solution_source.assemble(self.solution)
+        except solution_source.SolutionSourceError as exc:
+            raise SpecError(str(exc)) from None
+
+    def solution_files(self) -> list[Path]:
+        """The reference solution's file and every file it draws code from."""
+        if self.solution is None:
+            return []
+        if not self.solution.is_file():
+            return [self.solution]
+        return solution_source.sources(self.solution)
 
     @property
     def max_score(self) -> float:

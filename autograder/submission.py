@@ -79,6 +79,15 @@ def load_submission(path: str | Path) -> Submission:
     )
 
 
+def submission_from_text(text: str, path: str | Path) -> Submission:
+    """A Python submission whose code is ``text`` (a trusted reference assembled in memory)
+    rather than the bytes at ``path``, which names it."""
+    path = Path(path)
+    return Submission(path=path, kind="py", cells=[_normalise_newlines(text)], filename=path.name,
+                      dropped=[], cell_numbers=[1],
+                      digest=hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
 # --- reading ----------------------------------------------------------------------------------
 
 

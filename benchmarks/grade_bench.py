@@ -29,12 +29,12 @@ NNGRADE = [sys.executable, "-m", "autograder"]
 
 def _scipy_loops_submission(directory: Path) -> Path:
     sys.path.insert(0, str(REPO / "tests"))
-    from corpus import build
-    from corpus.variants import VARIANTS
+    from corpus import MODULES
+    from corpus.modules_variants import VARIANTS
 
     variant = next(v for v in VARIANTS if v.id == "conv_scipy_loops")
     path = directory / "conv_scipy_loops.py"
-    path.write_text(build(variant))
+    path.write_text(MODULES.build(variant))
     return path
 
 

@@ -227,7 +227,8 @@ class Linear(Module):
 
         Cache: nothing; the backward pass receives ``input`` again.
         """
-        self.output = input @ self.W.T + self.b
+        self.output = input @ self.W.T
+        self.output += self.b  # in place: no second (batch, n_out) array
         return self.output
 
     def updateGradInput(self, input, gradOutput):
@@ -263,7 +264,7 @@ class Linear(Module):
         of the criterion. Write into the existing arrays (``self.gradW[...] = ...``) so
         that references returned by ``getGradParameters`` stay valid.
         """
-        self.gradW[...] = gradOutput.T @ input
+        np.matmul(gradOutput.T, input, out=self.gradW)  # no temporary (n_out, n_in) array
         self.gradb[...] = gradOutput.sum(axis=0)
 
     def zeroGradParameters(self):
@@ -478,13 +479,21 @@ def adam_optimizer(variables, gradients, config, state):
             var_second_moment = state["v"][var_index]
             beta1, beta2, t = config["beta1"], config["beta2"], state["t"]
             lr_t = config["learning_rate"] * np.sqrt(1 - beta2**t) / (1 - beta1**t)
-            np.add(beta1 * var_first_moment, (1 - beta1) * current_grad, out=var_first_moment)
-            np.add(
-                beta2 * var_second_moment,
-                (1 - beta2) * current_grad**2,
-                out=var_second_moment,
-            )
-            step = lr_t * var_first_moment / (np.sqrt(var_second_moment) + config["epsilon"])
+            lr_t = float(lr_t)  # a NumPy float64 scalar would make float32 steps float64
+            # Every pass writes into one buffer, allocated once. m += (1 - beta1) * (g - m) is
+            # beta1 * m + (1 - beta1) * g, and likewise for v and g ** 2.
+            step = np.subtract(current_grad, var_first_moment)
+            step *= 1 - beta1
+            var_first_moment += step
+            np.multiply(current_grad, current_grad, out=step)
+            step -= var_second_moment
+            step *= 1 - beta2
+            var_second_moment += step
+            # step = lr_t * m / (sqrt(v) + epsilon)
+            np.sqrt(var_second_moment, out=step)
+            step += config["epsilon"]
+            np.divide(var_first_moment, step, out=step)
+            step *= lr_t
             current_var -= step
             var_index += 1
 

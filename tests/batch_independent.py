@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 import textwrap
-from pathlib import Path
 
-SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "modules.py"
+from paths import SOLUTION_TEXT
 
 # One entry per "# BEGIN SOLUTION" region of the reference, in file order.
 REGIONS = [
@@ -247,7 +246,7 @@ def independent_solution() -> str:
         code = textwrap.dedent(next(regions)).strip("\n")
         return textwrap.indent(code, match.group(1)) + "\n"
 
-    text = _REGION.sub(fill, SOLUTION.read_text())
+    text = _REGION.sub(fill, SOLUTION_TEXT)
     assert next(regions, None) is None, "one code block per solution region"
     return text
 

@@ -19,13 +19,14 @@ from pathlib import Path
 import nbformat
 import pytest
 from batch_independent import independent_solution, renamed_copy
+from paths import SOLUTION_TEXT
 
 from autograder.batch import BatchOptions, run_batch
 from autograder.batch import similarity as sim
 from autograder.batch.inputs import InputError, discover
 from autograder.spec import ASSIGNMENTS_DIR, REPO_ROOT
 
-SOLUTION = (REPO_ROOT / "solutions" / "modules.py").read_text()
+SOLUTION = SOLUTION_TEXT
 PARTIAL = (REPO_ROOT / "examples" / "student_partial.py").read_text()  # Linear has a bug
 KEPT = ("Module", "Linear", "ReLU")  # 2 + 11 + 3 points
 HOSTILE = SOLUTION.replace("        self.output = np.maximum(input, 0)\n",

@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from corpus import Bug, Variant, build, solution_text
-from corpus.bugs import BUGS
-from corpus.variants import VARIANTS
+from corpus import MODULES, Bug, Variant
+from corpus.modules_bugs import BUGS
+from corpus.modules_variants import VARIANTS
 
 from autograder.grade import Grader
 from autograder.results import GradeResult
@@ -54,7 +54,7 @@ def _grade_all(folder: Path) -> dict[str, dict]:
 
     def grade(entry: Bug | Variant) -> tuple[str, dict]:
         path = folder / f"{entry.id}.py"
-        path.write_text(build(entry))
+        path.write_text(MODULES.build(entry))
         try:
             result = Grader(assignment, mnist=False).grade(load_submission(path))
         except Exception as exc:  # noqa: BLE001 - an engine failure fails this entry only
@@ -124,9 +124,9 @@ def test_corpus_size_and_coverage():
 
 @pytest.mark.parametrize("entry", [pytest.param(e, id=e.id) for e in (*BUGS, *VARIANTS)])
 def test_entry_builds_a_different_valid_module(entry):
-    text = build(entry)  # asserts every patched text occurs exactly once
+    text = MODULES.build(entry)  # asserts every patched text occurs exactly once
     assert all(old != new for old, new in entry.replacements)
-    assert text != solution_text()
+    assert text != MODULES.text()
     compile(text, f"{entry.id}.py", "exec")
 
 

@@ -1,37 +1,34 @@
 """The extended track (assignments/extended, solutions/extended.py): the reference and the
-correct variants of tests/corpus_extended get full marks, every buggy variant loses points in
-its own component only, and the reference helpers and formulas agree with PyTorch's own
-modules and optimizers.
+correct variants of tests/corpus/extended_variants.py get full marks, every buggy variant
+loses points in its own component only, and the reference helpers and formulas agree with
+PyTorch's own modules and optimizers.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import tomllib
+import types
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from corpus_extended import SOLUTION, Bug, Variant, build
-from corpus_extended.bugs import BUGS
-from corpus_extended.variants import VARIANTS
+from corpus import EXTENDED, Bug, Variant
+from corpus.extended_bugs import BUGS
+from corpus.extended_variants import VARIANTS
+from paths import EXTENDED_SPEC as SPEC
 
 from autograder.grade import Grader
 from autograder.results import GradeResult
 from autograder.spec import load_assignment
 from autograder.submission import load_submission
 
-ROOT = Path(__file__).resolve().parents[1]
-SPEC = ROOT / "assignments" / "extended" / "assignment.toml"
-
 
 def _solution():
-    spec = importlib.util.spec_from_file_location("_extended_solution", SOLUTION)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    """The assembled reference as a module (its given classes come from solutions/modules.py)."""
+    module = types.ModuleType("_extended_solution")
+    exec(compile(EXTENDED.text(), "extended.py", "exec"), module.__dict__)  # noqa: S102
     return module
 
 
@@ -60,7 +57,7 @@ def _failures(result: GradeResult) -> list[tuple[str, str, str]]:
             if not k.passed]
 
 
-def test_reference_full_marks_and_each_bug_costs_only_its_component(tmp_path):
+def test_reference_full_marks_and_each_bug_costs_only_its_component(tmp_path, extended_reference):
     """One grading per submission, two at a time (mnist=False)."""
     assignment = load_assignment("extended")
     components = {c.name for c in assignment.components}
@@ -68,10 +65,10 @@ def test_reference_full_marks_and_each_bug_costs_only_its_component(tmp_path):
     entries: list[Bug | Variant | None] = [None, *VARIANTS, *BUGS]  # None: the reference
 
     def grade(entry: Bug | Variant | None) -> GradeResult:
-        path = SOLUTION
+        path = extended_reference
         if entry is not None:
             path = tmp_path / f"{entry.id}.py"
-            path.write_text(build(entry))
+            path.write_text(EXTENDED.build(entry))
         return Grader(assignment, mnist=False).grade(load_submission(path))
 
     with ThreadPoolExecutor(2) as pool:
@@ -87,9 +84,10 @@ def test_reference_full_marks_and_each_bug_costs_only_its_component(tmp_path):
 
 
 def test_corpus_patches_apply_exactly_once():
-    texts = {e.id: build(e) for e in [*BUGS, *VARIANTS]}  # build asserts one occurrence each
+    # build asserts one occurrence each
+    texts = {e.id: EXTENDED.build(e) for e in [*BUGS, *VARIANTS]}
     assert len(set(texts.values())) == len(texts) == len(BUGS) + len(VARIANTS)
-    assert all(text != SOLUTION.read_text() for text in texts.values())
+    assert all(text != EXTENDED.text() for text in texts.values())
 
 
 def test_rnn_reference_helper_is_torch_rnn():
@@ -157,8 +155,8 @@ def test_residual_block_trains_as_one_layer():
 
 
 @pytest.mark.slow
-def test_reference_passes_the_mnist_check():
-    result = Grader(load_assignment("extended")).grade(load_submission(SOLUTION),
+def test_reference_passes_the_mnist_check(extended_reference):
+    result = Grader(load_assignment("extended")).grade(load_submission(extended_reference),
                                                        only=["MNIST"])
     mnist = result.components[-1]
     assert mnist.name == "MNIST" and mnist.score == mnist.max_score, mnist.checks[0].message

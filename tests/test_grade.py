@@ -10,15 +10,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from paths import REPO, SOLUTION, SOLUTION_TEXT
 
 from autograder.grade import Grader
 from autograder.results import GradeResult
 from autograder.spec import load_assignment
 from autograder.submission import load_submission
-
-REPO = Path(__file__).resolve().parents[1]
-SOLUTION = REPO / "solutions" / "modules.py"
-SOLUTION_TEXT = SOLUTION.read_text()
 
 
 def grade(path: Path, **kwargs) -> GradeResult:

@@ -21,6 +21,7 @@ from pathlib import Path
 import jsonschema
 import nbformat
 import pytest
+from paths import REPO, SOLUTION, SOLUTION_TEXT
 
 from autograder.cli import main
 from autograder.grade import Grader
@@ -32,9 +33,6 @@ from autograder.results import Cause, GradeResult
 from autograder.spec import load_assignment
 from autograder.submission import load_submission
 
-REPO = Path(__file__).resolve().parents[1]
-SOLUTION = REPO / "solutions" / "modules.py"
-SOLUTION_TEXT = SOLUTION.read_text()
 ASSIGNMENT = load_assignment("modules")
 SCHEMA = json.loads(SCHEMA_PATH.read_text())
 MNIST_POINTS = ASSIGNMENT.mnist["points"]

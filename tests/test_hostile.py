@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from paths import HOSTILE, REPO, SOLUTION
 
 import autograder.grade as grade_module
 from autograder import isolation
@@ -35,9 +36,6 @@ from autograder.sandbox import Limits, Worker
 from autograder.spec import load_assignment
 from autograder.submission import load_submission
 
-REPO = Path(__file__).resolve().parents[1]
-HOSTILE = REPO / "tests" / "hostile"
-SOLUTION = REPO / "solutions" / "modules.py"
 CHECK_TIMEOUT = 2.0
 LIMITS = Limits(memory_bytes=2 << 30, submission_timeout=60.0)
 ROOT = os.geteuid() == 0

@@ -5,15 +5,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import struct
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from autograder.mnist import (  # noqa: E402
+from autograder.mnist import (
     DATA_DIR,
     FILES,
     SHA256,

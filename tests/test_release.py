@@ -5,18 +5,13 @@ from __future__ import annotations
 import ast
 import os
 import re
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from autograder.cli import main  # noqa: E402
-from autograder.release import (  # noqa: E402
+from autograder.cli import main
+from autograder.release import (
     MarkerError,
     build_release,
     bundle,
@@ -25,11 +20,11 @@ from autograder.release import (  # noqa: E402
     strip_solutions,
     write_release,
 )
-from autograder.release.leaks import find_leaks, solution_lines  # noqa: E402
-from autograder.spec import load_assignment  # noqa: E402
+from autograder.release.leaks import find_leaks, solution_lines
+from autograder.spec import load_assignment
 
 ASSIGNMENT = load_assignment("modules")
-REFERENCE = ASSIGNMENT.solution.read_text()
+REFERENCE = ASSIGNMENT.solution_text()
 GIVEN = {"Module"}  # components without a solution region: they pass as released
 
 
@@ -117,7 +112,7 @@ def test_committed_template_and_notebook_match_the_generator(name):
     stale = stale_committed(release)
     assert not stale, (f"out of date: {', '.join(map(str, stale))}; regenerate with "
                        f"`nngrade release --assignment {name} --out /tmp/bundle` and commit")
-    assert find_leaks(release.files, release.assignment.solution.read_text(),
+    assert find_leaks(release.files, release.assignment.solution_text(),
                       release.assignment) == []
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from paths import REPO, SOLUTION
 
 from autograder import isolation, wire
 from autograder.grade import Grader
@@ -30,8 +31,6 @@ from autograder.sandbox import (
 from autograder.spec import load_assignment
 from autograder.submission import load_submission
 
-REPO = Path(__file__).resolve().parents[1]
-SOLUTION = REPO / "solutions" / "modules.py"
 ROOT = os.geteuid() == 0
 root_only = pytest.mark.skipif(not ROOT, reason="the worker user needs a root grader")
 

@@ -9,20 +9,16 @@ import ast
 import re
 import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from paths import SOLUTION
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from solutions import modules as M
 
-from solutions import modules as M  # noqa: E402
-
-SOLUTION_FILE = ROOT / "solutions" / "modules.py"
+SOLUTION_FILE = SOLUTION
 RTOL, ATOL = 1e-10, 1e-12
 
 

@@ -4,29 +4,23 @@ from __future__ import annotations
 
 import linecache
 import re
-import sys
-from pathlib import Path
 
 import pytest
+from paths import SOLUTION_TEXT, TEMPLATE
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from autograder.cli import main  # noqa: E402
-from autograder.spec import load_assignment  # noqa: E402
-from autograder.student import otter_bridge  # noqa: E402
-from autograder.student.checking import (  # noqa: E402
+from autograder.cli import main
+from autograder.spec import load_assignment
+from autograder.student import otter_bridge
+from autograder.student.checking import (
     REPORTS,
     NotebookChecker,
     check_notebook_component,
 )
-from autograder.student.namespace import submission_from_namespace  # noqa: E402
-from autograder.student.otter_bridge import otter_case  # noqa: E402
+from autograder.student.namespace import submission_from_namespace
+from autograder.student.otter_bridge import otter_case
 
 ASSIGNMENT = load_assignment("modules")
-TEMPLATE = ROOT / "student_templates" / "modules.py"
-SOLUTION = (ROOT / "solutions" / "modules.py").read_text()
+SOLUTION = SOLUTION_TEXT
 HIDDEN_NAMES = [c.name for comp in ASSIGNMENT.components for c in comp.checks if c.hidden]
 # Components whose code is given: their checks pass on the stubs.
 GIVEN = {"Module"}

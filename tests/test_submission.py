@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from autograder.submission import (  # noqa: E402
+from autograder.submission import (
     MAX_BYTES,
     Submission,
     SubmissionError,

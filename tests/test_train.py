@@ -6,17 +6,12 @@ import ast
 import importlib.util
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
+from paths import TRAIN_PY
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from autograder.mnist import load_mnist  # noqa: E402
-
-TRAIN_PY = ROOT / "autograder" / "worker" / "train.py"
+from autograder.mnist import load_mnist
 
 
 def _load_train_module():

@@ -8,15 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from paths import SOLUTION, TRAIN_PY
 
 from autograder.cli import main
 from autograder.compare import torch_net
 from autograder.compare.archs import ARCHS, initial_parameters
 from autograder.mnist import load_mnist
-
-REPO = Path(__file__).resolve().parents[1]
-SOLUTION = REPO / "solutions" / "modules.py"
-TRAIN_PY = REPO / "autograder" / "worker" / "train.py"
 
 
 def _load(path: Path, name: str):

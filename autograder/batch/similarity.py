@@ -258,7 +258,7 @@ def assignment_template(assignment: Assignment) -> str:
     if shipped.is_file():
         return shipped.read_text(encoding="utf-8", errors="replace")
     if assignment.solution.is_file():
-        return strip_solutions(assignment.solution.read_text(encoding="utf-8"))
+        return strip_solutions(assignment.solution_text())
     return ""
 
 

@@ -13,7 +13,7 @@ from autograder.compare import numpy_net, tables
 from autograder.compare.archs import Arch, initial_parameters
 from autograder.mnist import load_mnist
 from autograder.spec import load_assignment
-from autograder.submission import load_submission
+from autograder.submission import load_submission, submission_from_text
 
 SECONDS_PER_FULL_EPOCH = 600.0  # worker timeout allowance: a slow but correct submission
 
@@ -31,7 +31,8 @@ def compare(arch: Arch, args: argparse.Namespace,
 
     assignment = load_assignment(args.assignment)
     path = args.submission or assignment.solution
-    submission = load_submission(path)
+    submission = load_submission(path) if args.submission \
+        else submission_from_text(assignment.solution_text(), path)
     epochs = args.epochs if args.epochs is not None else arch.epochs
     x_train, y_train, x_test, y_test = data
     init = initial_parameters(arch.layers, args.seed)

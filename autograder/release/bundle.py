@@ -61,7 +61,7 @@ def build_release(assignment: Assignment) -> Release:
     """Every file of the bundle, generated deterministically from the solution and the spec."""
     if assignment.solution is None or not assignment.solution.is_file():
         raise SpecError(f"{assignment.name}: no reference solution file to release from")
-    reference = assignment.solution.read_text(encoding="utf-8")
+    reference = assignment.solution_text()
     stem = assignment.solution.stem
     try:
         module = student_module(reference, assignment.title, str(assignment.solution))

@@ -1,20 +1,23 @@
-"""Grader-accuracy corpus: submissions built by patching the text of the reference solution.
+"""Grader-accuracy corpus: submissions built by patching the text of a reference solution.
 
-``bugs.py`` lists submissions with exactly one realistic mistake, ``variants.py`` correct
-submissions written differently. Each entry is a list of ``(old, new)`` text replacements
-applied to ``solutions/modules.py``; every ``old`` must occur exactly once, so a change to the
-solution breaks the corpus loudly instead of silently producing a correct "bug".
+One builder, and per assignment two data modules: ``<assignment>_bugs.py`` lists submissions
+with exactly one realistic mistake, ``<assignment>_variants.py`` correct submissions written
+differently (full marks expected). Each entry is a list of ``(old, new)`` text replacements
+applied to the assignment's assembled reference (``Assignment.solution_text()``: for the
+extended track, its own code plus what it takes from ``solutions/modules.py``); every ``old``
+must occur exactly once, so a change to the solution breaks the corpus loudly instead of
+silently producing a correct "bug".
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
 from dataclasses import dataclass, field
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-SOLUTION = ROOT / "solutions" / "modules.py"
+from autograder.spec import load_assignment
+
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 
 Replacement = tuple[str, str]
@@ -33,14 +36,12 @@ class Bug:
 
 @dataclass(frozen=True)
 class Variant:
+    """A correct submission written differently from the reference: full marks expected."""
+
     id: str
     description: str
     replacements: list[Replacement]
     found_as: dict[str, str] = field(default_factory=dict)  # component -> alias used
-
-
-def solution_text() -> str:
-    return SOLUTION.read_text()
 
 
 def apply(text: str, replacements: list[Replacement], label: str = "") -> str:
@@ -51,35 +52,49 @@ def apply(text: str, replacements: list[Replacement], label: str = "") -> str:
     return text
 
 
-def build(entry: Bug | Variant) -> str:
-    return apply(solution_text(), entry.replacements, entry.id)
+@dataclass(frozen=True)
+class Reference:
+    """The reference solution of one assignment, and the patch builders over its text."""
+
+    assignment: str
+
+    def text(self) -> str:
+        return _solution_text(self.assignment)
+
+    def build(self, entry: Bug | Variant) -> str:
+        return apply(self.text(), entry.replacements, entry.id)
+
+    def region(self, qualname: str) -> str:
+        """The code between the solution markers of ``Class.method`` or ``function``."""
+        lines = self.text().splitlines(keepends=True)
+        start = _definition_line(lines, qualname)
+        begin = next(i for i in range(start, len(lines)) if lines[i].strip() == BEGIN)
+        end = next(i for i in range(begin, len(lines)) if lines[i].strip() == END)
+        return "".join(lines[begin + 1:end])
+
+    def rewrite(self, qualname: str, code: str) -> Replacement:
+        """Replace a whole solution region by ``code`` (dedented, re-indented to fit)."""
+        old = self.region(qualname)
+        indent = re.match(r"\s*", old).group(0)
+        return old, textwrap.indent(textwrap.dedent(code).strip("\n") + "\n", indent)
+
+    def within(self, qualname: str, old: str, new: str) -> Replacement:
+        """Replace ``old`` (exactly once) inside one solution region only."""
+        return self.edits(qualname, (old, new))
+
+    def edits(self, qualname: str, *pairs: Replacement) -> Replacement:
+        """Several replacements inside one solution region, each ``old`` occurring once there."""
+        text = self.region(qualname)
+        return text, apply(text, list(pairs), qualname)
 
 
-def region(qualname: str) -> str:
-    """The code between the solution markers of ``Class.method`` or ``function``."""
-    lines = solution_text().splitlines(keepends=True)
-    start = _definition_line(lines, qualname)
-    begin = next(i for i in range(start, len(lines)) if lines[i].strip() == BEGIN)
-    end = next(i for i in range(begin, len(lines)) if lines[i].strip() == END)
-    return "".join(lines[begin + 1:end])
+MODULES = Reference("modules")
+EXTENDED = Reference("extended")
 
 
-def rewrite(qualname: str, code: str) -> Replacement:
-    """Replace a whole solution region by ``code`` (dedented, re-indented to fit)."""
-    old = region(qualname)
-    indent = re.match(r"\s*", old).group(0)
-    return old, textwrap.indent(textwrap.dedent(code).strip("\n") + "\n", indent)
-
-
-def within(qualname: str, old: str, new: str) -> Replacement:
-    """Replace ``old`` (exactly once) inside one solution region only."""
-    return edits(qualname, (old, new))
-
-
-def edits(qualname: str, *pairs: Replacement) -> Replacement:
-    """Several replacements inside one solution region, each ``old`` occurring once there."""
-    text = region(qualname)
-    return text, apply(text, list(pairs), qualname)
+@functools.cache
+def _solution_text(assignment: str) -> str:
+    return load_assignment(assignment).solution_text()
 
 
 def _definition_line(lines: list[str], qualname: str) -> int:

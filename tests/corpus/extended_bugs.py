@@ -6,7 +6,9 @@ substring of a failing check's name or message).
 
 from __future__ import annotations
 
-from corpus_extended import Bug, edits, rewrite, within
+from corpus import EXTENDED, Bug
+
+edits, rewrite, within = EXTENDED.edits, EXTENDED.rewrite, EXTENDED.within
 
 ACTIVATIONS = [
     Bug("sigmoid_exp_ratio", "Sigmoid", "exp(x) / (1 + exp(x)): inf / inf at x = +1000",

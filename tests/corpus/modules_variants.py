@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from corpus import Replacement, Variant, region, rewrite, within
+from corpus import MODULES, Replacement, Variant
+
+region, rewrite, within = MODULES.region, MODULES.rewrite, MODULES.within
 
 SCIPY_IMPORT = ("import numpy as np\n", "import numpy as np\nfrom scipy import signal, special\n")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from corpus_extended import Variant, rewrite
+from corpus import EXTENDED, Variant
+
+rewrite = EXTENDED.rewrite
 
 SCIPY = ("import numpy as np\n", "import numpy as np\nfrom scipy import special\n")
 

@@ -8,7 +8,9 @@ which no failing check may give.
 
 from __future__ import annotations
 
-from corpus import Bug, edits, rewrite, within
+from corpus import MODULES, Bug
+
+edits, rewrite, within = MODULES.edits, MODULES.rewrite, MODULES.within
 
 # Frequently patched solution lines.
 LINEAR_ACC = (
