@@ -23,6 +23,13 @@ from typing import Any
 
 import numpy as np
 
+# What the functions below map (``nngrade release`` decides from these, without torch).
+LAYERS = frozenset({"Linear", "BatchNormalization", "ChannelwiseScaling", "Conv2d",
+                    "ResidualBlock", "ReLU", "LogSoftMax", "SoftMax", "Dropout", "LeakyReLU",
+                    "ELU", "SoftPlus", "Flatten", "MaxPool2d", "AvgPool2d"})
+LOSSES = frozenset({"ClassNLLCriterion", "ClassNLLCriterionUnstable", "MSECriterion"})
+OPTIMIZERS = frozenset({"adam_optimizer", "sgd_momentum"})
+
 
 def torch_layer(name: str, args: list, features: int | None) -> tuple[Any, int | None]:
     """The PyTorch module for the homework layer ``name(*args)`` and the feature count after

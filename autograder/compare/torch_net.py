@@ -53,7 +53,7 @@ def train(arch: Arch, init: list[list[np.ndarray]], x_train: np.ndarray, y_train
     ys = torch.from_numpy(np.asarray(y_train).astype(np.int64))
     epoch_predictions: list[np.ndarray] = []
 
-    def after_epoch(epoch: int) -> None:
+    def after_epoch(epoch: int, log: dict) -> None:
         for group in opt.param_groups if arch.lr_decay is not None else []:
             group["lr"] *= arch.lr_decay
         epoch_predictions.append(torch_predict(model, xt))

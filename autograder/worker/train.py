@@ -27,15 +27,15 @@ PREDICT_CHUNK = 1000
 
 def run_epochs(n: int, epochs: int, batch_size: int, seed: int,
                step: Callable[[np.ndarray], tuple[float, int]],
-               after_epoch: Callable[[int], None] | None = None,
+               after_epoch: Callable[[int, dict], None] | None = None,
                budget: float | None = None) -> dict[str, Any]:
     """Train ``epochs`` epochs over ``n`` examples in shuffled minibatches.
 
     The order comes from ``np.random.RandomState(seed)`` (one permutation per epoch), so
     every framework sees the same batches. ``step(indices)`` trains on one batch and returns
-    its loss and its number of correct predictions; ``after_epoch(epoch)`` runs after each
-    complete epoch, outside the timings. ``budget`` (seconds): a batch is not started if the
-    mean batch time so far says it would end past it.
+    its loss and its number of correct predictions; ``after_epoch(epoch, log)`` runs after
+    each complete epoch, outside the timings. ``budget`` (seconds): a batch is not started
+    if the mean batch time so far says it would end past it.
 
     Returns ``batch_losses``, ``epoch_losses`` (mean per epoch; after an early stop the last
     entry covers the partial epoch), ``train_accuracy`` (the last epoch's batches; NaN if
@@ -77,7 +77,7 @@ def run_epochs(n: int, epochs: int, batch_size: int, seed: int,
             break
         log["epochs_done"] += 1
         if after_epoch is not None:
-            after_epoch(epoch)
+            after_epoch(epoch, log)
     return log
 
 
@@ -225,10 +225,10 @@ def _backward(net: Any, cfg: Mapping[str, Any]) -> Callable:
 
 
 def _after_epoch(net: Any, cfg: Mapping[str, Any], config: dict, x_test: np.ndarray,
-                 epoch_predictions: list[np.ndarray]) -> Callable[[int], None]:
+                 epoch_predictions: list[np.ndarray]) -> Callable[[int, dict], None]:
     lr_decay, evaluate = cfg.get("lr_decay"), bool(cfg.get("eval_each_epoch"))
 
-    def after_epoch(epoch: int) -> None:
+    def after_epoch(epoch: int, log: dict) -> None:
         if lr_decay is not None:
             config["learning_rate"] *= float(lr_decay)
         if evaluate:
