@@ -337,3 +337,36 @@ def test_reference_solution_full_mnist(mnist):
     # PyTorch with the same init, batches and Adam (0.9596): the homework's
     # ChannelwiseScaling starts gamma near 0, which slows the first epoch. 5 epochs give 0.971.
     assert acc >= 0.95
+
+
+# --- run_epochs: the one loop --------------------------------------------------------------
+
+
+def test_run_epochs_visits_each_example_once_per_epoch_in_the_seeded_order():
+    seen = []
+    log = train.run_epochs(10, 2, 4, seed=3, step=lambda idx: (seen.append(idx) or 1.0, 1),
+                           after_epoch=lambda epoch, log: seen.append(epoch))
+    first, second = np.concatenate(seen[:3]), np.concatenate(seen[4:7])
+    rng = np.random.RandomState(3)
+    assert np.array_equal(first, rng.permutation(10)) and seen[3] == 0
+    assert np.array_equal(second, rng.permutation(10)) and seen[7] == 1
+    assert [len(i) for i in seen[:3]] == [4, 4, 2]
+    assert log["epochs_done"] == 2 and log["batches_done"] == 6
+    assert log["epoch_losses"] == [1.0, 1.0] and log["train_accuracy"] == 3 / 10  # the last epoch
+    assert len(log["batch_losses"]) == 6 and len(log["epoch_seconds"]) == 2
+
+
+def test_run_epochs_stops_on_a_non_finite_loss_with_its_position():
+    losses = iter([1.0, 2.0, float("inf")])
+    with pytest.raises(FloatingPointError, match=r"at epoch 1 batch 3$"):
+        train.run_epochs(12, 1, 4, seed=0, step=lambda idx: (next(losses), 0))
+
+
+def test_run_epochs_stops_before_a_batch_that_would_overrun_the_budget():
+    def slow(idx):
+        time.sleep(0.02)
+        return 1.0, 0
+
+    log = train.run_epochs(100, 5, 10, seed=0, step=slow, budget=0.05)
+    assert log["stopped_early"] and log["epochs_done"] == 0
+    assert 1 <= log["batches_done"] <= 2 and len(log["epoch_losses"]) == 1

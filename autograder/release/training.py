@@ -3,9 +3,12 @@ same network in PyTorch, with loss and accuracy curves and accuracy / time per e
 side.
 
 Everything comes from the assignment's ``[mnist]`` table (layers, criterion, optimizer,
-epochs, batch size). Function cells only define functions (imports inside their bodies), so
-they cost nothing when the grader runs a submitted notebook; the cells that do the work are
-guarded. ``NNGRADE_QUICK=1`` in the environment trains one epoch on a small subset (tests).
+epochs, batch size). The training loop and the NumPy step are the grader's own
+(autograder/worker/train.py), the PyTorch layers ``nngrade compare``'s
+(autograder/compare/torch_layers.py): their definitions are copied verbatim into guarded
+cells. The cells that define or do anything are guarded, so they cost nothing when the
+grader runs a submitted notebook. ``NNGRADE_QUICK=1`` in the environment trains one epoch on
+a small subset (tests).
 """
 
 from __future__ import annotations
@@ -15,53 +18,24 @@ from typing import Any
 
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
+from autograder.compare import torch_layers
+from autograder.release.source import definitions, indent
 from autograder.spec import Assignment
 
 GUARD = 'if __name__ == "__main__":  # skipped when the grader runs your notebook'
 QUICK_SIZES = (2000, 500)  # train and test images with NNGRADE_QUICK=1
-
-# NumPy layer -> (PyTorch expression, features after it) from (args, features before it).
-_TORCH_LAYERS = {
-    "Linear": lambda a, n: (f"nn.Linear({a[0]}, {a[1]})", a[1]),
-    "BatchNormalization": lambda a, n: (
-        f"nn.BatchNorm1d({n}, eps=1e-3, momentum={_num(1 - (a[0] if a else 0.0))}, "
-        "affine=False)", n),
-    "ChannelwiseScaling": lambda a, n: (f"ChannelwiseScaling({a[0]})", a[0]),
-    "Dropout": lambda a, n: (f"nn.Dropout({_num(a[0] if a else 0.5)})", n),
-    "ReLU": lambda a, n: ("nn.ReLU()", n),
-    "LeakyReLU": lambda a, n: (f"nn.LeakyReLU({_num(a[0] if a else 0.03)})", n),
-    "ELU": lambda a, n: (f"nn.ELU({_num(a[0] if a else 1.0)})", n),
-    "SoftPlus": lambda a, n: ("nn.Softplus()", n),
-    "SoftMax": lambda a, n: ("nn.Softmax(dim=1)", n),
-    "LogSoftMax": lambda a, n: ("nn.LogSoftmax(dim=1)", n),
-    "Conv2d": lambda a, n: (f"nn.Conv2d({a[0]}, {a[1]}, {a[2]}, padding={a[2] // 2})", None),
-    "MaxPool2d": lambda a, n: (f"nn.MaxPool2d({a[0]})", None),
-    "Flatten": lambda a, n: ("nn.Flatten()", None),
-}
-_TORCH_LOSSES = {
-    "ClassNLLCriterion": "nn.NLLLoss()",
-    "ClassNLLCriterionUnstable":
-        "lambda p, labels: nn.functional.nll_loss(p.clamp(1e-15, 1 - 1e-15).log(), labels)",
-    "MSECriterion": "lambda out, labels: ((out - nn.functional.one_hot(labels, 10).to(out.dtype))"
-                    " ** 2).sum() / len(out)",
-}
+WORKER = "worker/train.py"  # the grader's MNIST training: the loop and the NumPy step
+TORCH = "compare/torch_layers.py"  # nngrade compare's homework-to-PyTorch mapping
+LOOP_NAMES = ["NUM_CLASSES", "PREDICT_CHUNK", "run_epochs", "to_float", "class_scores",
+              "numpy_step", "predict"]
+TORCH_NAMES = ["torch_layer", "torch_network", "torch_loss", "torch_optimizer", "torch_step",
+               "torch_predict"]
 NUMPY_TRAIN = f"""{GUARD}
     try:
         numpy_history = train_numpy(DATA, EPOCHS, BATCH_SIZE)
     except NotImplementedError as exc:  # a component the network needs is still a stub
         numpy_history = None
         print(f"your network cannot train yet: {{exc}}")"""
-_CHANNELWISE = '''
-    class ChannelwiseScaling(nn.Module):
-        def __init__(self, n):
-            super().__init__()
-            bound = n ** -0.5
-            self.gamma = nn.Parameter(torch.empty(n).uniform_(-bound, bound))
-            self.beta = nn.Parameter(torch.empty(n).uniform_(-bound, bound))
-
-        def forward(self, x):
-            return self.gamma * x + self.beta
-'''
 
 
 def training_cells(assignment: Assignment) -> list:
@@ -150,130 +124,103 @@ def _data_cell(cfg: dict) -> str:
         x, y = load_mnist(split)
         if QUICK:
             x, y = x[:size], y[:size]
-        DATA += [x.reshape{reshape}.astype(np.float32) / 255, y.astype(np.int64)]
+        DATA += [x.reshape{reshape}.copy(), y.astype(np.int64)]  # uint8, scaled per batch
     print("train images", DATA[0].shape, "test images", DATA[2].shape)'''
 
 
+def _shared(relative: str, names: list[str], imports: list[str], about: str) -> str:
+    """Guarded verbatim copies of nngrade's definitions (their annotations need ``imports``)."""
+    body = "\n".join([f"# {about}, copied by nngrade release", f"# from autograder/{relative}.",
+                      *imports, "", "", definitions(relative, names)])
+    return f"{GUARD}\n{indent(body)}"
+
+
+EPOCH_HOOK = '''def epoch_hook(history, predict, data):
+        """``run_epochs``' after_epoch: train and test accuracy (evaluation mode), a line."""
+        x_train, y_train, x_test, y_test = data
+
+        def after_epoch(epoch, log):
+            history["train_acc"].append(float(np.mean(predict(x_train) == y_train)))
+            history["test_acc"].append(float(np.mean(predict(x_test) == y_test)))
+            print(f"epoch {epoch + 1}: loss {log['epoch_losses'][-1]:.4f}, test accuracy "
+                  f"{history['test_acc'][-1]:.2%}, {log['epoch_seconds'][-1]:.1f} s")
+
+        return after_epoch'''
+
+
 def _numpy_functions(cfg: dict, names: dict[str, str]) -> str:
-    adds = "\n".join(f"    net.add({_layer_call(names[layer[0]], layer[1:])})"
+    adds = "\n".join(f"        net.add({_layer_call(names[layer[0]], layer[1:])})"
                      for layer in cfg["layers"])
     config = json.dumps(dict(cfg.get("optimizer_config", {})))
-    return f'''def accuracy(predict, x, labels, chunk=1000):
-    """Fraction of correct argmax predictions, ``predict`` applied ``chunk`` rows at a time."""
-    hits = sum(int((predict(x[i:i + chunk]).argmax(axis=1) == labels[i:i + chunk]).sum())
-               for i in range(0, len(x), chunk))
-    return hits / len(x)
+    shared = _shared(WORKER, LOOP_NAMES, ["import math", "import time",
+                                          "from collections.abc import Callable",
+                                          "from typing import Any"],
+                     "The training loop the grader runs")
+    return f'''{shared}
 
 
-def train_numpy(data, epochs, batch_size, seed={int(cfg.get("seed", 0))}):
-    """Train the graded network built from your classes; returns the curves and timings."""
-    import time
+    {EPOCH_HOOK}
 
-    x_train, y_train, x_test, y_test = data
-    np.random.seed(seed)  # your initialisers and Dropout draw from numpy's global RNG
-    net = {names[cfg.get("container", "Sequential")]}()
+
+    def train_numpy(data, epochs, batch_size, seed={int(cfg.get("seed", 0))}):
+        """Train the graded network built from your classes as the grader does; returns
+        the curves and timings."""
+        x_train, y_train = data[:2]
+        np.random.seed(seed)  # your initialisers and Dropout draw from numpy's global RNG
+        net = {names[cfg.get("container", "Sequential")]}()
 {adds}
-    criterion = {names[cfg["criterion"]]}()
-    config, state = {config}, {{}}
-    onehot = np.eye(10, dtype=np.float32)
-    order_rng = np.random.RandomState(seed)
-    history = {{"loss": [], "train_acc": [], "test_acc": [], "seconds": []}}
-    for epoch in range(epochs):
-        started = time.perf_counter()
+        config = {config}
+        step = numpy_step(net, {names[cfg["criterion"]]}(), {names[cfg["optimizer"]]}, config, {{}},
+                          x_train, y_train)
+
+        def evaluate(x):
+            net.evaluate()
+            labels = predict(net, x)
+            net.train()
+            return labels
+
+        history = {{"train_acc": [], "test_acc": []}}
         net.train()
-        order = order_rng.permutation(len(x_train))
-        losses = []
-        for first in range(0, len(order), batch_size):
-            batch = order[first:first + batch_size]
-            xb, tb = x_train[batch], onehot[y_train[batch]]
-            net.zeroGradParameters()
-            scores = net.forward(xb)
-            losses.append(float(criterion.forward(scores, tb)))
-            net.backward(xb, criterion.backward(scores, tb))
-            {names[cfg["optimizer"]]}(net.getParameters(), net.getGradParameters(), config, state)
-        history["seconds"].append(time.perf_counter() - started)
-        history["loss"] += losses
-        net.evaluate()
-        history["train_acc"].append(accuracy(net.forward, x_train, y_train))
-        history["test_acc"].append(accuracy(net.forward, x_test, y_test))
-        print(f"epoch {{epoch + 1}}: loss {{np.mean(losses):.4f}}, "
-              f"test accuracy {{history['test_acc'][-1]:.2%}}, {{history['seconds'][-1]:.1f}} s")
-    return history'''
+        log = run_epochs(len(x_train), epochs, batch_size, seed, step,
+                         epoch_hook(history, evaluate, data))
+        return {{**history, "loss": log["batch_losses"], "seconds": log["epoch_seconds"]}}'''
 
 
 def _torch_functions(cfg: dict, names: dict[str, str]) -> str:
-    layers, features = [], None
-    for layer in cfg["layers"]:
-        name = names[layer[0]]
-        if name not in _TORCH_LAYERS:
-            raise ValueError(f"no PyTorch equivalent for layer {name!r} in the MNIST network")
-        expr, features = _TORCH_LAYERS[name](layer[1:], features)
-        layers.append(f"        {expr},")
-    criterion = names[cfg["criterion"]]
-    if criterion not in _TORCH_LOSSES:
-        raise ValueError(f"no PyTorch equivalent for the criterion {criterion!r}")
-    helper = _CHANNELWISE if any(names[layer[0]] == "ChannelwiseScaling"
-                                 for layer in cfg["layers"]) else ""
-    layer_lines = "\n".join(layers)
-    return f'''def build_torch(seed):
-    """The graded network, its loss and its optimizer in PyTorch."""
-    import torch
-    from torch import nn
-{helper}
-    torch.manual_seed(seed)
-    net = nn.Sequential(
-{layer_lines}
-    )
-    loss_fn = {_TORCH_LOSSES[criterion]}
-    optimizer = {_torch_optimizer(cfg, names)}
-    return net, loss_fn, optimizer
+    layers = [[names[layer[0]], *layer[1:]] for layer in cfg["layers"]]
+    unknown = sorted({layer[0] for layer in layers} - torch_layers.LAYERS)
+    if unknown:
+        raise ValueError(f"no PyTorch equivalent for {', '.join(unknown)} in the MNIST network")
+    criterion, optimizer = names[cfg["criterion"]], names[cfg["optimizer"]]
+    if criterion not in torch_layers.LOSSES or optimizer not in torch_layers.OPTIMIZERS:
+        raise ValueError(f"no PyTorch equivalent for {criterion} with {optimizer}")
+    config = json.dumps(dict(cfg.get("optimizer_config", {})))
+    rows = "\n".join(f"            {json.dumps(layer)}," for layer in layers)
+    shared = _shared(TORCH, TORCH_NAMES, ["from collections.abc import Callable",
+                                          "from typing import Any"],
+                     "The homework's layers in PyTorch as nngrade compare builds them")
+    return f'''{shared}
 
 
-def train_torch(data, epochs, batch_size, seed={int(cfg.get("seed", 0))}):
-    """Train the PyTorch twin exactly like ``train_numpy``; same curves and timings."""
-    import time
+    def train_torch(data, epochs, batch_size, seed={int(cfg.get("seed", 0))}):
+        """Train the PyTorch twin through the same loop as ``train_numpy``; same curves."""
+        import torch
 
-    import torch
-
-    x_train, y_train, x_test, y_test = (torch.from_numpy(a) for a in data)
-    net, loss_fn, optimizer = build_torch(seed)
-
-    def predict(x):
-        with torch.no_grad():
-            return net(x).numpy()
-
-    order_rng = np.random.RandomState(seed)
-    history = {{"loss": [], "train_acc": [], "test_acc": [], "seconds": []}}
-    for epoch in range(epochs):
-        started = time.perf_counter()
+        x_train, y_train = (torch.from_numpy(a) for a in data[:2])
+        torch.manual_seed(seed)
+        layers = [
+{rows}
+        ]
+        config = {config}
+        net = torch_network(layers)
+        optimizer = torch_optimizer({json.dumps(optimizer)}, config, net.parameters())
+        step = torch_step(net, optimizer, torch_loss({json.dumps(criterion)}), x_train, y_train)
+        history = {{"train_acc": [], "test_acc": []}}
         net.train()
-        order = torch.from_numpy(order_rng.permutation(len(x_train)))
-        for first in range(0, len(order), batch_size):
-            batch = order[first:first + batch_size]
-            optimizer.zero_grad()
-            loss = loss_fn(net(x_train[batch]), y_train[batch])
-            loss.backward()
-            optimizer.step()
-            history["loss"].append(loss.item())
-        history["seconds"].append(time.perf_counter() - started)
-        net.eval()
-        history["train_acc"].append(accuracy(predict, x_train, y_train.numpy()))
-        history["test_acc"].append(accuracy(predict, x_test, y_test.numpy()))
-        print(f"epoch {{epoch + 1}}: test accuracy {{history['test_acc'][-1]:.2%}}, "
-              f"{{history['seconds'][-1]:.1f}} s")
-    return history'''
-
-
-def _torch_optimizer(cfg: dict, names: dict[str, str]) -> str:
-    c = cfg.get("optimizer_config", {})
-    name = names[cfg["optimizer"]]
-    if name == "adam_optimizer":
-        return (f"torch.optim.Adam(net.parameters(), lr={c['learning_rate']!r}, "
-                f"betas=({c['beta1']!r}, {c['beta2']!r}), eps={c['epsilon']!r})")
-    if name == "sgd_momentum":  # v = m*v + lr*g; x -= v  is torch's SGD with lr folded in
-        return (f"torch.optim.SGD(net.parameters(), lr={c['learning_rate']!r}, "
-                f"momentum={c['momentum']!r})")
-    raise ValueError(f"no PyTorch equivalent for the optimizer {name!r}")
+        log = run_epochs(len(x_train), epochs, batch_size, seed, step,
+                         epoch_hook(history, lambda x: torch_predict(net, torch.from_numpy(x)),
+                                    data))
+        return {{**history, "loss": log["batch_losses"], "seconds": log["epoch_seconds"]}}'''
 
 
 def _compare_cell() -> str:

@@ -3,19 +3,133 @@
 Runs INSIDE the sandboxed worker, next to untrusted student code, and is loaded there by
 file path: it may import only the standard library and numpy (never torch, never
 ``autograder``). It never sees test labels; the grader scores the returned predictions.
+
+``run_epochs`` is THE training loop: the grader's MNIST check, both sides of
+``nngrade compare`` and the student notebook's MNIST section (which gets this file's source
+from ``nngrade release``) all train through it.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 NUM_CLASSES = 10
 PREDICT_CHUNK = 1000
+
+
+# -- the loop -----------------------------------------------------------------------------
+
+
+def run_epochs(n: int, epochs: int, batch_size: int, seed: int,
+               step: Callable[[np.ndarray], tuple[float, int]],
+               after_epoch: Callable[[int, dict], None] | None = None,
+               budget: float | None = None) -> dict[str, Any]:
+    """Train ``epochs`` epochs over ``n`` examples in shuffled minibatches.
+
+    The order comes from ``np.random.RandomState(seed)`` (one permutation per epoch), so
+    every framework sees the same batches. ``step(indices)`` trains on one batch and returns
+    its loss and its number of correct predictions; ``after_epoch(epoch, log)`` runs after
+    each complete epoch, outside the timings. ``budget`` (seconds): a batch is not started
+    if the mean batch time so far says it would end past it.
+
+    Returns ``batch_losses``, ``epoch_losses`` (mean per epoch; after an early stop the last
+    entry covers the partial epoch), ``train_accuracy`` (the last epoch's batches; NaN if
+    none ran), ``epoch_seconds`` and ``epoch_cpu_seconds`` (wall and process time),
+    ``stopped_early``, ``epochs_done`` (complete epochs) and ``batches_done``.
+    """
+    order_rng = np.random.RandomState(seed)  # independent of what the network draws
+    log: dict[str, Any] = {"batch_losses": [], "epoch_losses": [], "train_accuracy": math.nan,
+                           "epoch_seconds": [], "epoch_cpu_seconds": [],
+                           "stopped_early": False, "epochs_done": 0, "batches_done": 0}
+    start = time.perf_counter()
+    for epoch in range(epochs):
+        epoch_start, cpu_start = time.perf_counter(), time.process_time()
+        order = order_rng.permutation(n)
+        losses: list[float] = []
+        correct = seen = 0
+        for b, first in enumerate(range(0, n, batch_size)):
+            done = log["batches_done"]
+            elapsed = time.perf_counter() - start
+            if budget is not None and elapsed + (elapsed / done if done else 0.0) >= budget:
+                log["stopped_early"] = True
+                break
+            idx = order[first:first + batch_size]
+            loss, hits = step(idx)
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"loss became NaN/inf at epoch {epoch + 1} "
+                                         f"batch {b + 1}")
+            losses.append(loss)
+            correct += hits
+            seen += len(idx)
+            log["batches_done"] += 1
+        log["epoch_seconds"].append(time.perf_counter() - epoch_start)
+        log["epoch_cpu_seconds"].append(time.process_time() - cpu_start)
+        log["batch_losses"].extend(losses)
+        if losses:
+            log["epoch_losses"].append(float(np.mean(losses)))
+            log["train_accuracy"] = correct / seen
+        if log["stopped_early"]:
+            break
+        log["epochs_done"] += 1
+        if after_epoch is not None:
+            after_epoch(epoch, log)
+    return log
+
+
+def to_float(xb: np.ndarray) -> np.ndarray:
+    # Scaled per batch: a float copy of all of MNIST would cost ~190 MB in the sandbox.
+    out = xb.astype(np.float32)
+    out /= 255
+    return out
+
+
+def class_scores(pred: Any, n: int, where: str) -> np.ndarray:
+    pred = np.asarray(pred)
+    if pred.ndim != 2 or pred.shape[0] != n:
+        raise ValueError(f"network output during {where} has shape {pred.shape}, "
+                         f"expected ({n}, {NUM_CLASSES})")
+    return pred
+
+
+def numpy_step(net: Any, criterion: Any, optimizer: Callable, config: dict, state: dict,
+               x: np.ndarray, y: np.ndarray,
+               backward: Callable | None = None) -> Callable[[np.ndarray], tuple[float, int]]:
+    """``run_epochs``'s step for a homework network on uint8 images ``x`` and int labels
+    ``y``; ``backward`` replaces ``net.backward`` (default)."""
+    eye = np.eye(NUM_CLASSES, dtype=np.float32)
+    backward = backward or net.backward
+
+    def step(idx: np.ndarray) -> tuple[float, int]:
+        xb, yb = to_float(x[idx]), eye[y[idx]]
+        net.zeroGradParameters()
+        pred = net.forward(xb)
+        loss = float(criterion.forward(pred, yb))
+        if not math.isfinite(loss):
+            return loss, 0  # run_epochs stops here, before anything is updated
+        backward(xb, criterion.backward(pred, yb))
+        optimizer(net.getParameters(), net.getGradParameters(), config, state)
+        scores = class_scores(pred, len(idx), "training")
+        return loss, int(np.sum(np.argmax(scores, axis=1) == y[idx]))
+
+    return step
+
+
+def predict(net: Any, x: np.ndarray, chunk: int = PREDICT_CHUNK) -> np.ndarray:
+    """Argmax class per row of ``x`` (uint8), forwarding ``chunk`` rows at a time."""
+    out = np.empty(len(x), dtype=np.int64)
+    for start in range(0, len(x), chunk):
+        xb = to_float(x[start:start + chunk])
+        scores = class_scores(net.forward(xb), len(xb), "prediction")
+        out[start:start + chunk] = np.argmax(scores, axis=1)
+    return out
+
+
+# -- what grading needs -------------------------------------------------------------------
 
 
 def _lookup(ns: Mapping[str, Any], name: str, role: str) -> Any:
@@ -43,11 +157,97 @@ def _as_inputs(x: np.ndarray, input_shape: Any) -> np.ndarray:
         raise ValueError(f"cannot reshape inputs {x.shape} to {shape}: {e}") from None
 
 
-def _to_float(xb: np.ndarray) -> np.ndarray:
-    # Scaled per batch: a float copy of all of MNIST would cost ~190 MB in the sandbox.
-    out = xb.astype(np.float32)
-    out /= 255
-    return out
+def _labels(y: np.ndarray, n: int) -> np.ndarray:
+    y = np.asarray(y).astype(np.int64).reshape(-1)
+    if len(y) != n:
+        raise ValueError(f"{n} training images but {len(y)} labels")
+    return y
+
+
+def train_and_predict(ns: Mapping[str, Any], cfg: Mapping[str, Any], x_train: np.ndarray,
+                      y_train: np.ndarray, x_test: np.ndarray, seed: int) -> dict:
+    """Train ``cfg``'s network built from ``ns`` and return test predictions plus a log.
+
+    Returns ``predictions`` (int64, one per test image), ``seconds`` (total wall time) and
+    ``run_epochs``'s log; ``cfg["time_budget"]`` is its budget. ``compare_options``
+    describes the keys only ``nngrade compare`` sets. Exceptions from student code
+    propagate to the caller.
+    """
+    start = time.perf_counter()
+    x_train = _as_inputs(x_train, cfg.get("input_shape"))
+    x_test = _as_inputs(x_test, cfg.get("input_shape"))
+    y_train = _labels(y_train, len(x_train))
+    np.random.seed(seed)  # student initialisers (and Dropout masks) draw from it
+    net = build_network(ns, cfg)
+    compare_options(net, cfg)
+    criterion = _lookup(ns, cfg["criterion"], "criterion")()
+    config = dict(cfg.get("optimizer_config", {}))
+    step = numpy_step(net, criterion, _lookup(ns, cfg["optimizer"], "optimizer"), config, {},
+                      x_train, y_train, _backward(net, cfg))
+    epoch_predictions: list[np.ndarray] = []
+    net.train()
+    log = run_epochs(len(x_train), int(cfg.get("epochs", 1)), int(cfg.get("batch_size", 128)),
+                     seed, step, _after_epoch(net, cfg, config, x_test, epoch_predictions),
+                     cfg.get("time_budget"))
+    if epoch_predictions and not log["stopped_early"]:
+        predictions = epoch_predictions[-1]  # the network has not changed since
+    else:
+        net.evaluate()
+        predictions = predict(net, x_test)
+    return {"predictions": predictions, "seconds": time.perf_counter() - start,
+            **_report(log, net, cfg, epoch_predictions)}
+
+
+# -- what only ``nngrade compare`` uses ---------------------------------------------------
+
+
+def compare_options(net: Any, cfg: Mapping[str, Any]) -> None:
+    """Apply ``nngrade compare``'s options (all optional) to a freshly built ``net``.
+
+    ``dtype`` ("float32") casts the float parameters and gradients; ``init_params`` (one
+    list of arrays per layer, as ``getParameters()`` nests them) is copied into the
+    parameters in place. Read elsewhere: ``lr_decay`` multiplies the learning rate by
+    itself after every epoch; ``input_gradient`` false replaces ``net.backward`` with
+    ``backward_without_input_gradient``; ``eval_each_epoch`` adds ``epoch_predictions``
+    (test predictions after each complete epoch), ``batch_losses`` (float32) and
+    ``parameter_dtypes`` to the reply.
+    """
+    if cfg.get("dtype"):
+        _cast_parameters(net, np.dtype(cfg["dtype"]))
+    if cfg.get("init_params") is not None:
+        _set_parameters(net, cfg["init_params"])
+
+
+def _backward(net: Any, cfg: Mapping[str, Any]) -> Callable:
+    if cfg.get("input_gradient", True):
+        return net.backward
+    return lambda x, grad: backward_without_input_gradient(net, x, grad)
+
+
+def _after_epoch(net: Any, cfg: Mapping[str, Any], config: dict, x_test: np.ndarray,
+                 epoch_predictions: list[np.ndarray]) -> Callable[[int, dict], None]:
+    lr_decay, evaluate = cfg.get("lr_decay"), bool(cfg.get("eval_each_epoch"))
+
+    def after_epoch(epoch: int, log: dict) -> None:
+        if lr_decay is not None:
+            config["learning_rate"] *= float(lr_decay)
+        if evaluate:
+            net.evaluate()
+            epoch_predictions.append(predict(net, x_test))
+            net.train()
+
+    return after_epoch
+
+
+def _report(log: dict[str, Any], net: Any, cfg: Mapping[str, Any],
+            epoch_predictions: list[np.ndarray]) -> dict[str, Any]:
+    """The log without ``batch_losses`` unless compare asked for the curves."""
+    batch_losses = log.pop("batch_losses")
+    if not cfg.get("eval_each_epoch"):
+        return log
+    return {**log, "epoch_predictions": epoch_predictions,
+            "batch_losses": np.asarray(batch_losses, dtype=np.float32),
+            "parameter_dtypes": _parameter_dtypes(net)}
 
 
 def _layers(net: Any) -> list[Any]:
@@ -104,152 +304,3 @@ def backward_without_input_gradient(net: Any, x: np.ndarray, grad: np.ndarray) -
 def _parameter_dtypes(net: Any) -> list[str]:
     found = {str(np.asarray(p).dtype) for params in net.getParameters() for p in params}
     return sorted(found)
-
-
-def _class_scores(pred: Any, n: int, where: str) -> np.ndarray:
-    pred = np.asarray(pred)
-    if pred.ndim != 2 or pred.shape[0] != n:
-        raise ValueError(f"network output during {where} has shape {pred.shape}, "
-                         f"expected ({n}, {NUM_CLASSES})")
-    return pred
-
-
-def predict(net: Any, x: np.ndarray, chunk: int = PREDICT_CHUNK) -> np.ndarray:
-    """Argmax class per row of ``x`` (uint8), forwarding ``chunk`` rows at a time."""
-    out = np.empty(len(x), dtype=np.int64)
-    for start in range(0, len(x), chunk):
-        xb = _to_float(x[start:start + chunk])
-        scores = _class_scores(net.forward(xb), len(xb), "prediction")
-        out[start:start + chunk] = np.argmax(scores, axis=1)
-    return out
-
-
-def train_and_predict(ns: Mapping[str, Any], cfg: Mapping[str, Any], x_train: np.ndarray,
-                      y_train: np.ndarray, x_test: np.ndarray, seed: int) -> dict:
-    """Train ``cfg``'s network built from ``ns`` and return test predictions plus a log.
-
-    Returns ``predictions`` (int64, one per test image), ``epoch_losses`` (mean minibatch
-    loss per epoch; when stopped early the last entry covers the partial epoch),
-    ``train_accuracy`` (on the last epoch's minibatches; NaN if no batch ran),
-    ``seconds`` (total wall time), ``stopped_early``, ``epochs_done`` (complete epochs) and
-    ``batches_done``. ``cfg["time_budget"]`` (seconds, optional) bounds the training loop:
-    a batch is not started if the mean batch time so far says it would end past the
-    budget. Exceptions from student code propagate to the caller.
-
-    Options for ``nngrade compare`` (all optional): ``dtype`` ("float32") casts the
-    network's float parameters and gradients after construction; ``init_params`` (one list
-    of arrays per layer, as ``getParameters()`` nests them) is copied into the parameters
-    in place; ``lr_decay`` multiplies ``optimizer_config["learning_rate"]`` by itself after
-    every epoch; ``input_gradient`` (default true): false replaces ``net.backward`` with
-    ``backward_without_input_gradient``; ``eval_each_epoch`` adds ``epoch_predictions``
-    (test predictions after each complete epoch), ``batch_losses`` (float32, every
-    minibatch) and ``parameter_dtypes``.
-    Always added: ``epoch_seconds`` and ``epoch_cpu_seconds`` (wall and process CPU time
-    of each epoch's training, evaluation excluded).
-    """
-    start = time.perf_counter()
-    input_shape = cfg.get("input_shape")
-    x_train = _as_inputs(x_train, input_shape)
-    x_test = _as_inputs(x_test, input_shape)
-    y_train = np.asarray(y_train).astype(np.int64).reshape(-1)
-    if len(y_train) != len(x_train):
-        raise ValueError(f"{len(x_train)} training images but {len(y_train)} labels")
-    eye = np.eye(NUM_CLASSES, dtype=np.float32)
-
-    # Student initialisers (and Dropout masks) draw from the global numpy RNG.
-    np.random.seed(seed)
-    net = build_network(ns, cfg)
-    if cfg.get("dtype"):
-        _cast_parameters(net, np.dtype(cfg["dtype"]))
-    if cfg.get("init_params") is not None:
-        _set_parameters(net, cfg["init_params"])
-    criterion = _lookup(ns, cfg["criterion"], "criterion")()
-    optimizer = _lookup(ns, cfg["optimizer"], "optimizer")
-    opt_config = dict(cfg.get("optimizer_config", {}))
-    opt_state: dict = {}
-    order_rng = np.random.RandomState(seed)  # independent of what student code draws
-
-    epochs = int(cfg.get("epochs", 1))
-    batch_size = int(cfg.get("batch_size", 128))
-    budget = cfg.get("time_budget")
-    lr_decay = cfg.get("lr_decay")
-    eval_each_epoch = bool(cfg.get("eval_each_epoch"))
-    backward = net.backward if cfg.get("input_gradient", True) else \
-        (lambda x, g: backward_without_input_gradient(net, x, g))
-    epoch_losses: list[float] = []
-    epoch_seconds: list[float] = []
-    epoch_cpu_seconds: list[float] = []
-    epoch_predictions: list[np.ndarray] = []
-    batch_losses: list[float] = []
-    train_accuracy = math.nan
-    stopped_early = False
-    epochs_done = batches_done = 0
-    train_start = time.perf_counter()
-
-    net.train()
-    for epoch in range(epochs):
-        epoch_start, epoch_cpu_start = time.perf_counter(), time.process_time()
-        order = order_rng.permutation(len(x_train))
-        losses: list[float] = []
-        correct = seen = 0
-        for b, first in enumerate(range(0, len(order), batch_size)):
-            if budget is not None:
-                elapsed = time.perf_counter() - train_start
-                per_batch = elapsed / batches_done if batches_done else 0.0
-                if elapsed + per_batch >= budget:
-                    stopped_early = True
-                    break
-            idx = order[first:first + batch_size]
-            xb, yb = _to_float(x_train[idx]), eye[y_train[idx]]
-
-            net.zeroGradParameters()
-            pred = net.forward(xb)
-            loss = float(criterion.forward(pred, yb))
-            if not math.isfinite(loss):
-                raise FloatingPointError(f"loss became NaN/inf at epoch {epoch + 1} "
-                                         f"batch {b + 1}")
-            grad = criterion.backward(pred, yb)
-            backward(xb, grad)
-            optimizer(net.getParameters(), net.getGradParameters(), opt_config, opt_state)
-
-            losses.append(loss)
-            scores = _class_scores(pred, len(idx), "training")
-            correct += int(np.sum(np.argmax(scores, axis=1) == y_train[idx]))
-            seen += len(idx)
-            batches_done += 1
-        epoch_seconds.append(time.perf_counter() - epoch_start)
-        epoch_cpu_seconds.append(time.process_time() - epoch_cpu_start)
-        batch_losses.extend(losses)
-        if losses:
-            epoch_losses.append(float(np.mean(losses)))
-            train_accuracy = correct / seen
-        if stopped_early:
-            break
-        epochs_done += 1
-        if lr_decay is not None:
-            opt_config["learning_rate"] *= float(lr_decay)
-        if eval_each_epoch:
-            net.evaluate()
-            epoch_predictions.append(predict(net, x_test))
-            net.train()
-
-    if epoch_predictions and not stopped_early:
-        predictions = epoch_predictions[-1]  # the network has not changed since
-    else:
-        net.evaluate()
-        predictions = predict(net, x_test)
-    extra = {"epoch_predictions": epoch_predictions,
-             "batch_losses": np.asarray(batch_losses, dtype=np.float32),
-             "parameter_dtypes": _parameter_dtypes(net)} if eval_each_epoch else {}
-    return {
-        "predictions": predictions,
-        "epoch_losses": epoch_losses,
-        "train_accuracy": train_accuracy,
-        "seconds": time.perf_counter() - start,
-        "stopped_early": stopped_early,
-        "epochs_done": epochs_done,
-        "batches_done": batches_done,
-        "epoch_seconds": epoch_seconds,
-        "epoch_cpu_seconds": epoch_cpu_seconds,
-        **extra,
-    }
