@@ -7,7 +7,13 @@ student's object in the worker while the grader tracks the expected state:
   ``old`` (its previous value), ``x`` (the input) and the dims;
 - ``reference`` (training) and ``eval_reference`` (evaluation): PyTorch expressions for the
   output, which may use the current state by name; gradients follow by autograd;
-- ``state_mistakes``: known wrong formulas that name the cause of a mismatch.
+- ``state_mistakes``: known wrong formulas that name the cause of a mismatch;
+- ``state``: each attribute's shape and distribution, set before the first operation, or
+  ``unset``: a formula for the value the docstring says ``None`` stands for (the attribute is
+  left as the constructor made it: the check of initialising from ``None``).
+
+State is unobservable by the rest of a network, so any shape that broadcasts the same way
+passes (``(1, n)`` for ``(n,)``): only the values are compared.
 
 No reference solution is imported: the grader needs only the spec.
 """
@@ -35,6 +41,9 @@ def check_stateful(ctx: Context) -> None:
         handle = ctx.new(dims)
         state = {}
         for name, rule in ctx.f.get("state", {}).items():
+            if "unset" in rule:  # left as the constructor made it; the docstring's start value
+                state[name] = _formula(rule["unset"], dict(dims))
+                continue
             state[name] = make_array(rule.get("dist", "normal"), shape_of(rule["shape"], dims),
                                      rng)
             s.set(handle, name, state[name])
@@ -66,7 +75,8 @@ def check_stateful(ctx: Context) -> None:
             else:
                 raise ValueError(f"unknown stateful op {op!r}")
             for name in state:
-                _check(ctx, name, s.get(handle, name), state[name], where, x, before, dims, op)
+                _check(ctx, name, s.get(handle, name), state[name], where, x, before, dims, op,
+                       state=True)
 
 
 def _reference(ctx: Context, training: bool, x: np.ndarray, state: dict[str, np.ndarray],
@@ -82,9 +92,10 @@ def _where(ctx: Context, history: list[str], dims: dict[str, Any], x: np.ndarray
 
 
 def _check(ctx: Context, attr: str, got: Any, expected: np.ndarray, where: str, x: np.ndarray,
-           before: dict[str, np.ndarray], dims: dict[str, Any], op: str) -> None:
+           before: dict[str, np.ndarray], dims: dict[str, Any], op: str,
+           state: bool = False) -> None:
     assert_close(got, expected, ctx.tol("float64"), attr, where,
-                 mistakes=lambda: _mistakes(ctx, attr, op, before, x, dims))
+                 mistakes=lambda: _mistakes(ctx, attr, op, before, x, dims), state=state)
 
 
 def _mistakes(ctx: Context, attr: str, op: str, before: dict[str, np.ndarray], x: np.ndarray,
