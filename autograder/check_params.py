@@ -37,12 +37,17 @@ def param(default: Any, help: str) -> Any:  # noqa: A002 - the field's help text
 class CheckParams:
     """What every check kind reads."""
 
-    dims: dict[str, list[float] | str | float] = param(
+    dims: dict[str, list[float] | str | float | dict[str, list[Any]]] = param(
         {}, "random sizes per trial: `[lo, hi]` ints (inclusive), `[lo, hi]` floats (uniform), "
-            "a number, or an expression over the sizes before it; the first trial takes the "
-            "smallest `batch`")
+            "a number, an expression over the sizes before it, or `{ cycle = [a, b, ...] }` "
+            "(trial i takes the i-th value: ints, pairs, strings or booleans, each exercised)")
     timeout: float | None = param(
         None, "seconds for this check (all its trials); unset: the assignment's `check_timeout`")
+    edge: str | None = param(
+        None, "makes this an edge-case check: the degenerate case it covers, in words (\"the "
+              "batch size is 1\"); a failure says whether ordinary shapes pass")
+    edge_dims: dict[str, list[float] | str | float | dict[str, list[Any]]] = param(
+        {}, "the sizes an edge-case check lays over `dims` (e.g. `{ batch = [1, 1] }`)")
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,14 @@ class LayerParams(InputParams):
               "in float32 (false: float64 only)")
     init_bound: str | None = param(
         None, "expression over the dims: initial parameters must be uniform in +-bound")
+    state: dict[str, dict[str, Any]] = param(
+        {}, "state attributes preset before each check (the course's tests set them): "
+            "`{ shape = [...], dist = \"...\" }`, or `{ unset = \"expr\" }` to leave the "
+            "constructor's value (its documented start)")
+    mutation_dist: str | None = param(
+        None, "no_mutation: a second input distribution that reaches every branch (exact "
+              "zeros, ties, values outside clip ranges); `branches` or any `input_dist`")
+    batch_step: int = param(3, "repeated: how much larger the third call's batch is")
 
 
 @dataclass(frozen=True)
@@ -137,7 +150,7 @@ class OptimizerParams(CheckParams):
 
 
 _LAYER = ("forward", "input_grad", "param_grad", "finite_diff", "no_mutation", "grad_reset",
-          "parameters")
+          "parameters", "pass", "repeated")
 KIND_PARAMS: dict[str, type[CheckParams]] = {
     **{kind: LayerParams for kind in _LAYER},
     **{f"{kind}_labels": LayerParams

@@ -17,7 +17,7 @@ import autograder.kinds  # noqa: F401 - registers the check kinds
 from autograder import mnist_check
 from autograder.checks import CheckFailed
 from autograder.hangs import Hangs, HungMethod
-from autograder.kinds.base import REGISTRY, Context
+from autograder.kinds.base import Context, run_kind
 from autograder.loaded import LoadedSubmission
 from autograder.refcache import cache_dir
 from autograder.results import Cause, CheckResult, ComponentResult, GradeResult, failed
@@ -182,7 +182,7 @@ class CheckRunner:
                         or self.run.assignment.check_timeout)
         self.run.session.deadline = time.monotonic() + timeout
         try:
-            REGISTRY[check.kind](ctx)
+            run_kind(ctx)
         except CheckFailed as exc:
             return _failed(check, exc.message, exc.cause)
         except HungMethod as exc:

@@ -312,9 +312,10 @@ class _Source:
 
 
 def sample_dims(spec: dict[str, Any], rng: np.random.Generator, trial: int) -> dict[str, Any]:
-    """Draw one set of sizes: [lo, hi] ints inclusive, [lo, hi] floats uniform, or an expression.
-
-    The first trial takes the smallest batch, so batch size 1 is always exercised.
+    """Draw one set of sizes: [lo, hi] ints inclusive, [lo, hi] floats uniform, an expression,
+    or ``{ cycle = [a, b, ...] }``: trial i takes the i-th value (mod the count), so every
+    value is exercised (a hard-coded kernel size fails). Degenerate sizes (batch 1, kernel 1)
+    belong to edge-case checks of their own, not to these ranges.
     """
     dims: dict[str, Any] = {}
     for name, rule in spec.items():
@@ -322,7 +323,9 @@ def sample_dims(spec: dict[str, Any], rng: np.random.Generator, trial: int) -> d
             dims[name] = eval_expr(rule, dims)
         elif isinstance(rule, list) and all(isinstance(v, int) for v in rule):
             lo, hi = rule
-            dims[name] = lo if (name == "batch" and trial == 0) else int(rng.integers(lo, hi + 1))
+            dims[name] = int(rng.integers(lo, hi + 1))
+        elif isinstance(rule, dict) and "cycle" in rule:
+            dims[name] = rule["cycle"][trial % len(rule["cycle"])]
         elif isinstance(rule, list):
             dims[name] = float(rng.uniform(*rule))
         else:

@@ -50,12 +50,19 @@ def as_array(value: Any, what: str) -> np.ndarray:
 
 def assert_close(actual: Any, expected: np.ndarray, tol: Tolerance, what: str,
                  where: str, batch: int | None = None, hints: dict | None = None,
-                 mistakes: Callable[[], list[tuple[np.ndarray, str]]] | None = None) -> None:
-    """Raise CheckFailed with expected/actual, the worst element and a likely cause."""
+                 mistakes: Callable[[], list[tuple[np.ndarray, str]]] | None = None,
+                 state: bool = False) -> None:
+    """Raise CheckFailed with expected/actual, the worst element and a likely cause.
+
+    ``state``: an internal array nobody downstream sees in its own shape (moving statistics);
+    a broadcasting-equivalent shape, e.g. (1, n) for (n,), is accepted.
+    """
     actual = as_array(actual, what)
     expected = np.asarray(expected, dtype=np.float64)
     if actual.shape != expected.shape and actual.size == expected.size == 1:
         actual = actual.reshape(expected.shape)  # a loss may come as shape () or (1,)
+    if state and actual.shape != expected.shape and same_broadcast(actual.shape, expected.shape):
+        actual = actual.reshape(expected.shape)
     if close(actual, expected, tol):
         return
     cause_id, cause = diagnose(actual, expected, tol, batch, hints or {},
@@ -69,6 +76,13 @@ def assert_close(actual: Any, expected: np.ndarray, tol: Tolerance, what: str,
     if cause:
         lines.append(f"  likely cause: {cause}")
     raise CheckFailed("\n".join(lines), cause_id)
+
+
+def same_broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    """Shapes that differ only by axes of length 1 (they broadcast against a batch alike
+    when the leading axes are the ones added)."""
+    return tuple(n for n in a if n != 1) == tuple(n for n in b if n != 1) and (
+        a[len(a) - len(b):] == b if len(a) >= len(b) else b[len(b) - len(a):] == a)
 
 
 def _worst(actual: np.ndarray, expected: np.ndarray, tol: Tolerance) -> str:

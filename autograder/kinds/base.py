@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -11,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks import Tolerance, as_array, fmt_shape
+from autograder.checks import CheckFailed, Tolerance, as_array, fmt_shape
 from autograder.references import torch_reference
-from autograder.sandbox import Session
+from autograder.results import Cause
+from autograder.sandbox import Session, StudentError
 from autograder.spec import CheckSpec, eval_expr, sample_dims, shape_of
 from autograder.wire import Handle
 
@@ -29,6 +31,43 @@ def check_kind(name: str) -> Callable[[CheckFn], CheckFn]:
         return fn
 
     return register
+
+
+def run_kind(ctx: Context) -> None:
+    """Run a check; an edge-case check (spec key ``edge``) says what passed and what not.
+
+    An edge-case check is its kind run with ``edge_dims`` laid over the component's ordinary
+    dims. When it fails, the same kind runs once on the ordinary dims, so the message can say
+    "correct for ordinary shapes; wrong when the batch size is 1" (one mistake, one check).
+    """
+    edge = ctx.f.get("edge")
+    if edge is None:
+        REGISTRY[ctx.check.kind](ctx)
+        return
+    try:
+        REGISTRY[ctx.check.kind](_with_dims(ctx, ctx.f.get("edge_dims", {}), ctx.check.trials))
+    except (CheckFailed, StudentError) as exc:
+        if not _passes(ctx):
+            raise  # wrong for ordinary shapes too: the main checks' message says it all
+        detail, cause = ((exc.message, exc.cause) if isinstance(exc, CheckFailed)
+                         else (f"your code raised {exc.short()}", Cause.EXCEPTION))
+        raise CheckFailed(f"correct for ordinary shapes; wrong when {edge}\n{detail}",
+                          cause) from exc
+
+
+def _with_dims(ctx: Context, over: dict[str, Any], trials: int) -> Context:
+    dims = {**ctx.p.dims, **over}
+    check = dataclasses.replace(ctx.check, fields={**ctx.f, "dims": dims}, trials=trials,
+                                params=dataclasses.replace(ctx.p, dims=dims))
+    return dataclasses.replace(ctx, check=check)
+
+
+def _passes(ctx: Context) -> bool:
+    try:
+        REGISTRY[ctx.check.kind](_with_dims(ctx, {}, 1))
+    except (CheckFailed, StudentError):
+        return False
+    return True
 
 
 @dataclass
@@ -149,6 +188,12 @@ def make_array(kind: str, shape: tuple[int, ...], rng: np.random.Generator,
         return (rng.permutation(n).reshape(shape) - n / 2) / max(n, 1) * 4 * scale
     if kind == "positive":  # variances
         return rng.uniform(0.5, 2.0, shape) * scale
+    if kind == "branches":  # every branch of a mask: exact zeros, ties, both signs, extremes
+        x = rng.standard_normal(shape) * scale
+        flat = x.reshape(-1)
+        flat[::4] = 0.0
+        flat[1::4] = np.where(rng.random(flat[1::4].shape) < 0.5, -1.0, 1.0) * scale
+        return x
     if kind == "ties":
         return rng.integers(0, 3, shape).astype(np.float64)
     raise ValueError(f"unknown distribution {kind!r}")

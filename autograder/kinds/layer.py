@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from autograder.checks import Tolerance, as_array, assert_close, fmt_shape, require
-from autograder.kinds.base import Context, call_array, check_kind, layer_args
+from autograder.kinds.base import Context, call_array, check_kind, layer_args, make_array
 from autograder.results import Cause
 from autograder.spec import eval_expr, shape_of
 from autograder.wire import Handle
@@ -34,22 +34,29 @@ class Trial:
 
 
 def is_criterion(ctx: Context) -> bool:
-    return ctx.check.component_kind == "criterion"
+    return ctx.f.get("kind") == "criterion"
 
 
 def setup(ctx: Context, rng: np.random.Generator, dims: dict[str, Any], dtype: Any) -> Trial:
+    """A fresh instance with every precondition set by the grader (isolation): parameters,
+    mode, and state such as moving statistics (spec ``state``; a rule with ``unset`` is left
+    as the constructor made it, for the check of that very behaviour)."""
     handle = ctx.new(dims)
     x = ctx.make_input(rng, dims, dtype)
     params = ctx.make_params(rng, dims)
     for name, value in params.items():
         ctx.session.set(handle, name, value)
-    if ctx.p.mode is not None:
-        ctx.session.set(handle, "training", ctx.p.mode == "train")
+    for name, rule in ctx.f.get("state", {}).items():
+        if "unset" not in rule:
+            ctx.session.set(handle, name, make_array(rule.get("dist", "normal"),
+                                                     shape_of(rule["shape"], dims), rng))
+    if "mode" in ctx.f:
+        ctx.session.set(handle, "training", ctx.f["mode"] == "train")
     return Trial(handle, x, ctx.make_target(rng, x), params, dims)
 
 
 def trial_dtype(ctx: Context, trial: int) -> Any:
-    return np.float32 if ctx.p.float32 and trial % 2 == 0 else np.float64
+    return np.float32 if ctx.f.get("float32", True) and trial % 2 == 0 else np.float64
 
 
 def forward(ctx: Context, t: Trial) -> np.ndarray:
@@ -61,7 +68,7 @@ def grad_output(ctx: Context, rng: np.random.Generator, t: Trial, out: np.ndarra
     if is_criterion(ctx):
         return None
     shape = (ctx.reference(t.x, t.params, t.dims, t.target)["output"].shape
-             if ctx.p.reference is not None else out.shape)
+             if "reference" in ctx.f else out.shape)
     return rng.standard_normal(shape).astype(t.x.dtype)
 
 
@@ -72,7 +79,7 @@ def backward_input(ctx: Context, t: Trial, g: np.ndarray | None) -> np.ndarray:
 
 
 def hints(ctx: Context) -> dict:
-    return ctx.p.hints
+    return ctx.f.get("hints", {})
 
 
 def batch_of(t: Trial) -> int | None:
@@ -114,7 +121,7 @@ def check_param_grad(ctx: Context) -> None:
         ctx.session.call(t.handle, "accGradParameters", t.x, g)
         expected = ctx.reference(t.x, t.params, dims, t.target, g, grads=True)
         mistakes = ctx.mistakes
-        for name, grad_name in ctx.p.grads.items():
+        for name, grad_name in ctx.f["grads"].items():
             got = ctx.session.get(t.handle, grad_name)
             assert_close(got, expected[name], ctx.tol(t.x.dtype), grad_name,
                          ctx.where(t.x, t.params, "after zeroGradParameters and one backward"),
@@ -162,12 +169,12 @@ def check_finite_diff(ctx: Context) -> None:
                           "your own forward")
         assert_close(grad, _numeric_grad(ctx, t, g, None, eps), tol, "gradInput", where,
                      batch_of(t), hints(ctx))
-        if not ctx.p.grads:
+        if not ctx.f.get("grads"):
             continue
         forward(ctx, t)  # caches from the last perturbed forward must not leak into backward
         ctx.session.call(t.handle, "zeroGradParameters")
         ctx.session.call(t.handle, "accGradParameters", t.x, g)
-        for name, grad_name in ctx.p.grads.items():
+        for name, grad_name in ctx.f["grads"].items():
             got = ctx.session.get(t.handle, grad_name)
             assert_close(got, _numeric_grad(ctx, t, g, name, eps), tol, grad_name, where,
                          batch_of(t), hints(ctx))
@@ -175,24 +182,109 @@ def check_finite_diff(ctx: Context) -> None:
 
 @check_kind("no_mutation")
 def check_no_mutation(ctx: Context) -> None:
+    """The caller's arrays keep shape, dtype and values, and the results are right.
+
+    Each trial calls forward/backward twice: on ordinary data, whose output and gradInput must
+    also match the reference (a property counts only with a right result), and on data of the
+    spec's ``mutation_dist`` (exact zeros, ties, values outside clip ranges), which reaches the
+    branches where in-place edits hide; there only the caller's arrays are compared.
+    """
+    for trial, rng, dims in ctx.trials():
+        dtype = trial_dtype(ctx, trial)
+        t = setup(ctx, rng, dims, dtype)
+        out, grad, g = _untouched_pass(ctx, rng, t)
+        if "reference" in ctx.f:
+            _check_values(ctx, t, g, out, grad, "while checking that no input is modified")
+        if "mutation_dist" in ctx.f:
+            t = setup(ctx, rng, dims, dtype)
+            t.x = make_array(ctx.f["mutation_dist"], t.x.shape, rng,
+                             ctx.f.get("input_scale", 1.0)).astype(dtype)
+            t.target = ctx.make_target(rng, t.x)
+            _untouched_pass(ctx, rng, t)
+
+
+def _untouched_pass(ctx: Context, rng: np.random.Generator, t: Trial):
+    """forward, backward (and accGradParameters) on caller arrays that must come back intact."""
     s = ctx.session
+    g = None if is_criterion(ctx) else rng.standard_normal(_out_shape(ctx, t)).astype(t.x.dtype)
+    second = t.target if g is None else g
+    hx, h2 = s.put(t.x), s.put(second)
+    out = as_array(s.call(t.handle, "updateOutput", *((hx,) if t.target is None else (hx, h2)),
+                          fallback="output"), "the output of updateOutput")
+    grad = as_array(s.call(t.handle, "updateGradInput", hx, h2, fallback="gradInput"),
+                    "gradInput")
+    if ctx.f.get("grads"):
+        s.call(t.handle, "accGradParameters", hx, h2)
+    for handle, original, what in ((hx, t.x, "input"),
+                                   (h2, second, "target" if g is None else "gradOutput")):
+        after = as_array(s.get(handle), what)
+        same = (after.shape == original.shape and after.dtype == original.dtype
+                and np.array_equal(after, original))
+        require(same, f"the caller's {what} {fmt_shape(original.shape)} {original.dtype} was "
+                f"modified in place by forward/backward (now {fmt_shape(after.shape)} "
+                f"{after.dtype}): work on a copy (e.g. np.maximum(x, 0) instead of "
+                f"x[x < 0] = 0, np.clip(x, a, b) without out=x)", Cause.MUTATES_INPUT)
+    return out, grad, g
+
+
+def _out_shape(ctx: Context, t: Trial) -> tuple[int, ...]:
+    if "reference" in ctx.f:
+        return ctx.reference(t.x, t.params, t.dims, t.target)["output"].shape
+    return t.x.shape
+
+
+def _check_values(ctx: Context, t: Trial, g: np.ndarray | None, out: Any, grad: Any,
+                  extra: str, param_grads: bool = False) -> None:
+    """Output, gradInput (and parameter gradients) of one pass against the reference."""
+    expected = ctx.reference(t.x, t.params, t.dims, t.target, g, grads=True)
+    where = ctx.where(t.x, t.params, extra)
+    tol = ctx.tol(t.x.dtype)
+    assert_close(out, expected["output"], tol, "the output", where, batch_of(t), hints(ctx),
+                 ctx.mistakes(t.x, t.params, t.dims, t.target, None, "output"))
+    assert_close(grad, expected["input"], tol, "gradInput", where, batch_of(t), hints(ctx),
+                 ctx.mistakes(t.x, t.params, t.dims, t.target, g, "input"))
+    if not param_grads:
+        return
+    for name, grad_name in ctx.f.get("grads", {}).items():
+        assert_close(ctx.session.get(t.handle, grad_name), expected[name], tol, grad_name,
+                     where, batch_of(t), hints(ctx),
+                     ctx.mistakes(t.x, t.params, t.dims, t.target, g, name))
+
+
+def _full_pass(ctx: Context, rng: np.random.Generator, t: Trial, extra: str) -> None:
+    """zeroGradParameters, forward, backward, accGradParameters; every result checked."""
+    if ctx.f.get("grads"):
+        ctx.session.call(t.handle, "zeroGradParameters")
+    out = forward(ctx, t)
+    g = grad_output(ctx, rng, t, out)
+    grad = backward_input(ctx, t, g)
+    if ctx.f.get("grads"):
+        ctx.session.call(t.handle, "accGradParameters", t.x, g)
+    _check_values(ctx, t, g, out, grad, extra, param_grads=True)
+
+
+@check_kind("pass")
+def check_pass(ctx: Context) -> None:
+    """One forward/backward with output, gradInput and parameter gradients checked (the kind
+    of the edge-case checks: one degenerate size, every result)."""
     for trial, rng, dims in ctx.trials():
         t = setup(ctx, rng, dims, trial_dtype(ctx, trial))
-        out = forward(ctx, t)
-        g = grad_output(ctx, rng, t, out)
-        second = t.target if g is None else g
-        hx, h2 = s.put(t.x), s.put(second)
-        s.call(t.handle, "updateOutput", *((hx,) if t.target is None else (hx, h2)))
-        s.call(t.handle, "updateGradInput", hx, h2)
-        if ctx.p.grads:
-            s.call(t.handle, "accGradParameters", hx, h2)
-        for handle, original, what in ((hx, t.x, "input"),
-                                       (h2, second, "target" if g is None else "gradOutput")):
-            after = as_array(s.get(handle), what)
-            require(after.shape == original.shape and np.array_equal(after, original),
-                    f"the caller's {what} {fmt_shape(original.shape)} was modified in place "
-                    f"by forward/backward: work on a copy (e.g. np.maximum(x, 0) instead of "
-                    f"x[x < 0] = 0)", Cause.MUTATES_INPUT)
+        _full_pass(ctx, rng, t, "")
+
+
+@check_kind("repeated")
+def check_repeated(ctx: Context) -> None:
+    """The same instance driven on fresh data twice, then on another batch size: stale caches,
+    a gradInput buffer accumulated into, masks or shapes kept from the first call all fail."""
+    for trial, rng, dims in ctx.trials():
+        t = setup(ctx, rng, dims, trial_dtype(ctx, trial))
+        other = {**dims, "batch": dims["batch"] + int(ctx.f.get("batch_step", 3))}
+        for n, call_dims in enumerate((dims, dims, other), start=1):
+            t.dims = call_dims
+            t.x = ctx.make_input(rng, call_dims, t.x.dtype)
+            t.target = ctx.make_target(rng, t.x)
+            _full_pass(ctx, rng, t, f"call {n} of 3 on the same instance; earlier calls "
+                       f"had batch {dims['batch']}")
 
 
 @check_kind("grad_reset")
@@ -205,15 +297,20 @@ def check_grad_reset(ctx: Context) -> None:
         backward_input(ctx, t, g)
         s.call(t.handle, "zeroGradParameters")
         s.call(t.handle, "accGradParameters", t.x, g)
-        once = {n: as_array(s.get(t.handle, gn), gn) for n, gn in ctx.p.grads.items()}
+        once = {n: as_array(s.get(t.handle, gn), gn) for n, gn in ctx.f["grads"].items()}
+        expected = ctx.reference(t.x, t.params, dims, t.target, g, grads=True)
+        for name, grad_name in ctx.f["grads"].items():  # the property counts when right
+            assert_close(once[name], expected[name], ctx.tol(t.x.dtype), grad_name,
+                         ctx.where(t.x, t.params, "after zeroGradParameters and one backward"),
+                         batch_of(t), hints(ctx))
         s.call(t.handle, "zeroGradParameters")
-        for grad_name in ctx.p.grads.values():
+        for grad_name in ctx.f["grads"].values():
             zeroed = as_array(s.get(t.handle, grad_name), grad_name)
             require(not np.any(zeroed), f"{grad_name} is not zero after zeroGradParameters()",
                     Cause.ZERO_GRAD)
         s.call(t.handle, "accGradParameters", t.x, g)
         s.call(t.handle, "accGradParameters", t.x, g)
-        for name, grad_name in ctx.p.grads.items():
+        for name, grad_name in ctx.f["grads"].items():
             twice = as_array(s.get(t.handle, grad_name), grad_name)
             tol = ctx.tol("float64")
             ok = twice.shape == once[name].shape and any(
@@ -228,22 +325,22 @@ def check_parameters(ctx: Context) -> None:
     s = ctx.session
     for _trial, _rng, dims in ctx.trials():
         handle = ctx.new(dims)
-        bound = eval_expr(ctx.p.init_bound, dims) if ctx.p.init_bound is not None else None
-        names = list(ctx.p.params)
-        for name, shape in ctx.p.params.items():
+        bound = eval_expr(ctx.f["init_bound"], dims) if "init_bound" in ctx.f else None
+        names = list(ctx.f["params"])
+        for name, shape in ctx.f["params"].items():
             value = as_array(s.get(handle, name), name)
             want = shape_of(shape, dims)
             require(value.shape == want, f"{name} has shape {fmt_shape(value.shape)}, expected "
-                    f"{fmt_shape(want)} for init args {ctx.p.init} = "
-                    f"{[dims.get(a, a) for a in ctx.p.init]}", Cause.PARAM_SHAPE)
+                    f"{fmt_shape(want)} for init args {ctx.f.get('init')} = "
+                    f"{[dims.get(a, a) for a in ctx.f.get('init', [])]}", Cause.PARAM_SHAPE)
             if bound is not None:
                 _check_uniform(name, value, bound)
-        for name, grad_name in ctx.p.grads.items():
+        for name, grad_name in ctx.f.get("grads", {}).items():
             grad = as_array(s.get(handle, grad_name), grad_name)
-            require(grad.shape == shape_of(ctx.p.params[name], dims),
+            require(grad.shape == shape_of(ctx.f["params"][name], dims),
                     f"{grad_name} must have the shape of {name}", Cause.PARAM_SHAPE)
         for getter, attrs in (("getParameters", names),
-                              ("getGradParameters", list(ctx.p.grads.values()))):
+                              ("getGradParameters", list(ctx.f.get("grads", {}).values()))):
             listed = s.call(handle, getter, keep=True)
             count = s.call(listed, "__len__")
             require(count == len(attrs), f"{getter}() returned {count} arrays, expected "

@@ -7,7 +7,13 @@ student's object in the worker while the grader tracks the expected state:
   ``old`` (its previous value), ``x`` (the input) and the dims;
 - ``reference`` (training) and ``eval_reference`` (evaluation): PyTorch expressions for the
   output, which may use the current state by name; gradients follow by autograd;
-- ``state_mistakes``: known wrong formulas that name the cause of a mismatch.
+- ``state_mistakes``: known wrong formulas that name the cause of a mismatch;
+- ``state``: each attribute's shape and distribution, set before the first operation, or
+  ``unset``: a formula for the value the docstring says ``None`` stands for (the attribute is
+  left as the constructor made it: the check of initialising from ``None``).
+
+State is unobservable by the rest of a network, so any shape that broadcasts the same way
+passes (``(1, n)`` for ``(n,)``): only the values are compared.
 
 No reference solution is imported: the grader needs only the spec.
 """
@@ -34,14 +40,17 @@ def check_stateful(ctx: Context) -> None:
     for _trial, rng, dims in ctx.trials():
         handle = ctx.new(dims)
         state = {}
-        for name, rule in ctx.p.state.items():
+        for name, rule in ctx.f.get("state", {}).items():
+            if "unset" in rule:  # left as the constructor made it; the docstring's start value
+                state[name] = _formula(rule["unset"], dict(dims))
+                continue
             state[name] = make_array(rule.get("dist", "normal"), shape_of(rule["shape"], dims),
                                      rng)
             s.set(handle, name, state[name])
         training, history = True, []
         s.set(handle, "training", True)  # not the student's Module default: isolation
         x = ctx.make_input(rng, dims)
-        for op in ctx.p.sequence:
+        for op in ctx.f["sequence"]:
             history.append(op)
             where = _where(ctx, history, dims, x)
             before = dict(state)
@@ -57,7 +66,7 @@ def check_stateful(ctx: Context) -> None:
                 if training:
                     scope = {**dims, "x": x.astype(np.float64)}
                     state = {k: _formula(f, {**scope, "old": before[k]})
-                             for k, f in ctx.p.state_update.items()}
+                             for k, f in ctx.f.get("state_update", {}).items()}
             elif op == "backward":
                 g = rng.standard_normal(x.shape)
                 got = s.call(handle, "updateGradInput", x, g, fallback="gradInput")
@@ -66,32 +75,34 @@ def check_stateful(ctx: Context) -> None:
             else:
                 raise ValueError(f"unknown stateful op {op!r}")
             for name in state:
-                _check(ctx, name, s.get(handle, name), state[name], where, x, before, dims, op)
+                _check(ctx, name, s.get(handle, name), state[name], where, x, before, dims, op,
+                       state=True)
 
 
 def _reference(ctx: Context, training: bool, x: np.ndarray, state: dict[str, np.ndarray],
                dims: dict[str, Any], g: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    expr = ctx.p.reference if training else ctx.p.eval_reference
+    expr = ctx.f["reference"] if training else ctx.f["eval_reference"]
     return ctx.reference(x, state, dims, grad_output=g, grads=g is not None, expr=expr)
 
 
 def _where(ctx: Context, history: list[str], dims: dict[str, Any], x: np.ndarray) -> str:
     params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                       for k, v in dims.items() if k in ctx.p.init)
+                       for k, v in dims.items() if k in ctx.f.get("init", []))
     return f"after {' -> '.join(history)} ({params}; input {tuple(x.shape)})"
 
 
 def _check(ctx: Context, attr: str, got: Any, expected: np.ndarray, where: str, x: np.ndarray,
-           before: dict[str, np.ndarray], dims: dict[str, Any], op: str) -> None:
+           before: dict[str, np.ndarray], dims: dict[str, Any], op: str,
+           state: bool = False) -> None:
     assert_close(got, expected, ctx.tol("float64"), attr, where,
-                 mistakes=lambda: _mistakes(ctx, attr, op, before, x, dims))
+                 mistakes=lambda: _mistakes(ctx, attr, op, before, x, dims), state=state)
 
 
 def _mistakes(ctx: Context, attr: str, op: str, before: dict[str, np.ndarray], x: np.ndarray,
               dims: dict[str, Any]) -> list[tuple[np.ndarray, str]]:
     """Known wrong updates, as spec formulas over the old value, the input and the dims."""
     found = []
-    for m in ctx.p.state_mistakes:
+    for m in ctx.f.get("state_mistakes", []):
         if m["attr"] != attr or m.get("after", "forward") != op:
             continue
         scope = {**dims, **before, "x": x.astype(np.float64), "old": before.get(attr)}

@@ -1,0 +1,108 @@
+"""One mistake, one check (issue 14): a narrow mistake costs the one check about it.
+
+Each case patches one solution region of ``solutions/modules.py`` and grades only the
+component concerned (``only=``) unless the point is that no other component loses points.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from corpus import Replacement, apply, edits, solution_text, within
+
+from autograder.grade import Grader
+from autograder.results import ComponentResult
+from autograder.spec import load_assignment
+from autograder.submission import load_submission
+
+BN = "BatchNormalization.updateOutput"
+
+
+def grade(tmp_path: Path, replacements: list[Replacement], only: list[str] | None = None
+          ) -> dict[str, ComponentResult]:
+    path = tmp_path / "submission.py"
+    path.write_text(apply(solution_text(), replacements))
+    result = Grader(load_assignment("modules"), mnist=False).grade(load_submission(path),
+                                                                  only=only)
+    return {c.name: c for c in result.components}
+
+
+def failed(comp: ComponentResult) -> dict[str, str]:
+    return {c.name: c.message for c in comp.checks if not c.passed}
+
+
+def test_batchnorm_without_none_init_loses_only_that_check(tmp_path):
+    none_init = edits(BN, ("if moving_mean is None:\n            moving_mean = np.zeros(n_feats, "
+                           "dtype=input.dtype)\n        ", ""),
+                      ("if moving_variance is None:\n            moving_variance = np.ones("
+                       "n_feats, dtype=input.dtype)\n        ", ""))
+    comps = grade(tmp_path, [none_init], only=["BatchNormalization"])
+    assert set(failed(comps["BatchNormalization"])) == {
+        "moving statistics start from zeros and ones when None"}
+
+
+def test_softmax_dropping_the_batch_axis_loses_only_the_batch_1_edge(tmp_path):
+    comps = grade(tmp_path, [within(
+        "SoftMax.updateOutput", "self.output = exps / exps.sum(axis=1, keepdims=True)",
+        "self.output = exps / exps.sum(axis=1, keepdims=True)\n"
+        "        if len(input) == 1:\n            self.output = np.squeeze(self.output, axis=0)")],
+        only=["SoftMax"])
+    lost = failed(comps["SoftMax"])
+    assert set(lost) == {"edge case: batch size 1"}
+    assert lost["edge case: batch size 1"].startswith(
+        "correct for ordinary shapes; wrong when the batch size is 1")
+
+
+def test_conv2d_wrong_only_for_kernel_1_loses_only_that_edge(tmp_path):
+    comps = grade(tmp_path, [within("Conv2d.updateOutput", "pad = self.kernel_size // 2",
+                                    "pad = max(self.kernel_size // 2, 1)")], only=["Conv2d"])
+    lost = failed(comps["Conv2d"])
+    assert set(lost) == {"edge case: kernel size 1"}
+    assert lost["edge case: kernel size 1"].startswith(
+        "correct for ordinary shapes; wrong when kernel_size is 1")
+
+
+def test_batchnorm_keepdims_moving_statistics_get_full_marks(tmp_path):
+    keepdims = edits(
+        BN, ("self.moving_mean = moving_mean * self.alpha + mean * (1 - self.alpha)",
+             "self.moving_mean = (moving_mean * self.alpha + mean * (1 - self.alpha))"
+             ".reshape(1, -1)"),
+        ("self.moving_variance = moving_variance * self.alpha + var * (1 - self.alpha)",
+         "self.moving_variance = (moving_variance * self.alpha + var * (1 - self.alpha))"
+         ".reshape(1, -1)"))
+    comps = grade(tmp_path, [keepdims], only=["BatchNormalization"])
+    assert failed(comps["BatchNormalization"]) == {}
+
+
+def test_maxpool_backward_hard_coded_to_2x2_fails_the_main_gradient_check(tmp_path):
+    comps = grade(tmp_path, [within("MaxPool2d.updateGradInput", "k = self.kernel_size",
+                                    "k = 2")])
+    assert {n for n, c in comps.items() if c.score < c.max_score} == {"MaxPool2d"}
+    assert "gradient goes to the max of each window" in failed(comps["MaxPool2d"])
+
+
+def test_grad_input_buffer_accumulated_across_calls_is_caught_in_its_component(tmp_path):
+    comps = grade(tmp_path, [within(
+        "ChannelwiseScaling.updateGradInput", "self.gradInput = gradOutput * self.gamma",
+        "if getattr(self, '_buffer', None) is None:\n"
+        "            self._buffer = np.zeros_like(gradOutput)\n"
+        "        self._buffer += gradOutput * self.gamma\n"
+        "        self.gradInput = self._buffer")])
+    assert {n for n, c in comps.items() if c.score < c.max_score} == {"ChannelwiseScaling"}
+    assert any(n.startswith("repeated calls") for n in failed(comps["ChannelwiseScaling"]))
+
+
+@pytest.mark.parametrize(("component", "replacement"), [
+    ("ClassNLLCriterionUnstable", within(
+        "ClassNLLCriterionUnstable.updateOutput",
+        "clipped = np.clip(input, self.EPS, 1 - self.EPS)",
+        "clipped = np.clip(input, self.EPS, 1 - self.EPS, out=input)")),
+    ("ReLU", within("ReLU.updateOutput", "self.output = np.maximum(input, 0)",
+                    "self.output = np.maximum(input, 0)\n        input[input < 0] = 0")),
+])
+def test_in_place_edit_in_a_branch_is_caught_in_its_component_only(tmp_path, component,
+                                                                   replacement):
+    comps = grade(tmp_path, [replacement])
+    assert {n for n, c in comps.items() if c.score < c.max_score} == {component}
+    assert any("modified in place" in m for m in failed(comps[component]).values())
