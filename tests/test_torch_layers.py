@@ -31,7 +31,7 @@ def test_channelwise_scaling_draws_in_the_homework_range():
     module, features = torch_layers.torch_layer("ChannelwiseScaling", [16], 16)
     bound = 1 / np.sqrt(16)
     for param in (module.gamma, module.beta):
-        assert float(param.abs().max()) <= bound and float(param.std()) > 0
+        assert float(param.detach().abs().max()) <= bound and float(param.detach().std()) > 0
     assert features == 16
 
 
