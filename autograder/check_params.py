@@ -157,7 +157,8 @@ KIND_PARAMS: dict[str, type[CheckParams]] = {
        for kind in ("forward", "input_grad", "finite_diff", "no_mutation")},
     "stateful": StatefulParams,
     **{kind: DropoutParams
-       for kind in ("dropout_eval", "dropout_stats", "dropout_fresh", "dropout_backward")},
+       for kind in ("dropout_eval", "dropout_stats", "dropout_fresh", "dropout_backward",
+                    "dropout_no_mutation")},
     **{kind: ContainerParams
        for kind in ("sequential_forward", "sequential_backward", "sequential_parameters")},
     "module_base": CheckParams,

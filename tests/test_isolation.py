@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from corpus import Replacement, apply, edits, solution_text, within
+from corpus import MODULES, Replacement, apply
 
 from autograder.grade import Grader
 from autograder.results import ComponentResult
@@ -22,7 +22,7 @@ BN = "BatchNormalization.updateOutput"
 def grade(tmp_path: Path, replacements: list[Replacement], only: list[str] | None = None
           ) -> dict[str, ComponentResult]:
     path = tmp_path / "submission.py"
-    path.write_text(apply(solution_text(), replacements))
+    path.write_text(apply(MODULES.text(), replacements))
     result = Grader(load_assignment("modules"), mnist=False).grade(load_submission(path),
                                                                   only=only)
     return {c.name: c for c in result.components}
@@ -33,17 +33,18 @@ def failed(comp: ComponentResult) -> dict[str, str]:
 
 
 def test_batchnorm_without_none_init_loses_only_that_check(tmp_path):
-    none_init = edits(BN, ("if moving_mean is None:\n            moving_mean = np.zeros(n_feats, "
-                           "dtype=input.dtype)\n        ", ""),
-                      ("if moving_variance is None:\n            moving_variance = np.ones("
-                       "n_feats, dtype=input.dtype)\n        ", ""))
+    none_init = MODULES.edits(
+        BN, ("if moving_mean is None:\n            moving_mean = np.zeros(n_feats, "
+             "dtype=input.dtype)\n        ", ""),
+        ("if moving_variance is None:\n            moving_variance = np.ones("
+         "n_feats, dtype=input.dtype)\n        ", ""))
     comps = grade(tmp_path, [none_init], only=["BatchNormalization"])
     assert set(failed(comps["BatchNormalization"])) == {
         "moving statistics start from zeros and ones when None"}
 
 
 def test_softmax_dropping_the_batch_axis_loses_only_the_batch_1_edge(tmp_path):
-    comps = grade(tmp_path, [within(
+    comps = grade(tmp_path, [MODULES.within(
         "SoftMax.updateOutput", "self.output = exps / exps.sum(axis=1, keepdims=True)",
         "self.output = exps / exps.sum(axis=1, keepdims=True)\n"
         "        if len(input) == 1:\n            self.output = np.squeeze(self.output, axis=0)")],
@@ -55,7 +56,7 @@ def test_softmax_dropping_the_batch_axis_loses_only_the_batch_1_edge(tmp_path):
 
 
 def test_conv2d_wrong_only_for_kernel_1_loses_only_that_edge(tmp_path):
-    comps = grade(tmp_path, [within("Conv2d.updateOutput", "pad = self.kernel_size // 2",
+    comps = grade(tmp_path, [MODULES.within("Conv2d.updateOutput", "pad = self.kernel_size // 2",
                                     "pad = max(self.kernel_size // 2, 1)")], only=["Conv2d"])
     lost = failed(comps["Conv2d"])
     assert set(lost) == {"edge case: kernel size 1"}
@@ -64,7 +65,7 @@ def test_conv2d_wrong_only_for_kernel_1_loses_only_that_edge(tmp_path):
 
 
 def test_batchnorm_keepdims_moving_statistics_get_full_marks(tmp_path):
-    keepdims = edits(
+    keepdims = MODULES.edits(
         BN, ("self.moving_mean = moving_mean * self.alpha + mean * (1 - self.alpha)",
              "self.moving_mean = (moving_mean * self.alpha + mean * (1 - self.alpha))"
              ".reshape(1, -1)"),
@@ -76,14 +77,14 @@ def test_batchnorm_keepdims_moving_statistics_get_full_marks(tmp_path):
 
 
 def test_maxpool_backward_hard_coded_to_2x2_fails_the_main_gradient_check(tmp_path):
-    comps = grade(tmp_path, [within("MaxPool2d.updateGradInput", "k = self.kernel_size",
+    comps = grade(tmp_path, [MODULES.within("MaxPool2d.updateGradInput", "k = self.kernel_size",
                                     "k = 2")])
     assert {n for n, c in comps.items() if c.score < c.max_score} == {"MaxPool2d"}
     assert "gradient goes to the max of each window" in failed(comps["MaxPool2d"])
 
 
 def test_grad_input_buffer_accumulated_across_calls_is_caught_in_its_component(tmp_path):
-    comps = grade(tmp_path, [within(
+    comps = grade(tmp_path, [MODULES.within(
         "ChannelwiseScaling.updateGradInput", "self.gradInput = gradOutput * self.gamma",
         "if getattr(self, '_buffer', None) is None:\n"
         "            self._buffer = np.zeros_like(gradOutput)\n"
@@ -94,11 +95,11 @@ def test_grad_input_buffer_accumulated_across_calls_is_caught_in_its_component(t
 
 
 @pytest.mark.parametrize(("component", "replacement"), [
-    ("ClassNLLCriterionUnstable", within(
+    ("ClassNLLCriterionUnstable", MODULES.within(
         "ClassNLLCriterionUnstable.updateOutput",
         "clipped = np.clip(input, self.EPS, 1 - self.EPS)",
         "clipped = np.clip(input, self.EPS, 1 - self.EPS, out=input)")),
-    ("ReLU", within("ReLU.updateOutput", "self.output = np.maximum(input, 0)",
+    ("ReLU", MODULES.within("ReLU.updateOutput", "self.output = np.maximum(input, 0)",
                     "self.output = np.maximum(input, 0)\n        input[input < 0] = 0")),
 ])
 def test_in_place_edit_in_a_branch_is_caught_in_its_component_only(tmp_path, component,
@@ -106,3 +107,49 @@ def test_in_place_edit_in_a_branch_is_caught_in_its_component_only(tmp_path, com
     comps = grade(tmp_path, [replacement])
     assert {n for n, c in comps.items() if c.score < c.max_score} == {component}
     assert any("modified in place" in m for m in failed(comps[component]).values())
+
+
+SHAPED_LIKE_INPUT = ("ChannelwiseScaling", "SoftMax", "LogSoftMax", "BatchNormalization",
+                     "Dropout", "ReLU", "LeakyReLU", "ELU", "SoftPlus")
+OUTPUT_OF = {
+    "Linear": "np.zeros((input.shape[0], self.W.shape[0]))",
+    "Conv2d": "np.zeros((input.shape[0], self.out_channels) + input.shape[2:])",
+    "MaxPool2d": "np.zeros(input.shape[:2] + (input.shape[2] // self.kernel_size, "
+                 "input.shape[3] // self.kernel_size))",
+    "Flatten": "input.reshape(input.shape[0], -1) * 0",
+    **{name: "np.zeros_like(input)" for name in SHAPED_LIKE_INPUT},
+}
+CRITERIONS = ("MSECriterion", "ClassNLLCriterionUnstable", "ClassNLLCriterion")
+
+
+def _computes_nothing() -> list[Replacement]:
+    """Layers return zeros of the right shape, criterions a constant, optimizers do nothing;
+    parameters are constructed as given, and the given code (Module, Criterion, Sequential's
+    own methods) is untouched."""
+    patches = []
+    for name, output in OUTPUT_OF.items():
+        patches.append(MODULES.rewrite(f"{name}.updateOutput", f"self.output = {output}"))
+        patches.append(MODULES.rewrite(f"{name}.updateGradInput",
+                                       "self.gradInput = np.zeros_like(input)"))
+    for name in ("Linear", "ChannelwiseScaling", "Conv2d"):
+        patches.append(MODULES.rewrite(f"{name}.accGradParameters", "pass"))
+    for name in CRITERIONS:
+        patches.append(MODULES.rewrite(f"{name}.updateOutput", "self.output = 0.0"))
+        patches.append(MODULES.rewrite(f"{name}.updateGradInput",
+                                       "self.gradInput = np.zeros_like(input)"))
+    for name in ("sgd_momentum", "adam_optimizer"):
+        patches.append(MODULES.rewrite(name, "pass"))
+    return patches
+
+
+@pytest.mark.slow
+def test_computing_nothing_earns_only_given_code_and_parameter_construction(tmp_path):
+    assignment = load_assignment("modules")
+    comps = grade(tmp_path, _computes_nothing())
+    earned = {(name, k.name) for name, c in comps.items() for k in c.checks if k.passed}
+    kinds = {(c.name, k.name): k.kind for c in assignment.components for k in c.checks}
+    given = {"Module", "Sequential", "Criterion"}
+    assert {(c, n) for c, n in earned if c not in given and kinds[c, n] != "parameters"} \
+        == set()
+    assert {c for c, _ in earned} - given <= {"Linear", "Conv2d"}  # their parameters check
+    assert all(comps[c].score == comps[c].max_score for c in given if c in comps)

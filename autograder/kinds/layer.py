@@ -167,8 +167,9 @@ def check_finite_diff(ctx: Context) -> None:
         grad = backward_input(ctx, t, g)
         where = ctx.where(t.x, t.params, "your backward against finite differences of "
                           "your own forward")
-        assert_close(grad, _numeric_grad(ctx, t, g, None, eps), tol, "gradInput", where,
-                     batch_of(t), hints(ctx))
+        numeric = _numeric_grad(ctx, t, g, None, eps)
+        _require_input_dependence(ctx, t, g, numeric)
+        assert_close(grad, numeric, tol, "gradInput", where, batch_of(t), hints(ctx))
         if not ctx.f.get("grads"):
             continue
         forward(ctx, t)  # caches from the last perturbed forward must not leak into backward
@@ -178,6 +179,18 @@ def check_finite_diff(ctx: Context) -> None:
             got = ctx.session.get(t.handle, grad_name)
             assert_close(got, _numeric_grad(ctx, t, g, name, eps), tol, grad_name, where,
                          batch_of(t), hints(ctx))
+
+
+def _require_input_dependence(ctx: Context, t: Trial, g: np.ndarray | None,
+                              numeric: np.ndarray) -> None:
+    """A forward that ignores its input (a constant, zeros) agrees with a zero backward:
+    that agreement is worth nothing, so the forward must move where the reference's does."""
+    if np.any(numeric) or "reference" not in ctx.f:
+        return
+    expected = ctx.reference(t.x, t.params, t.dims, t.target, g, grads=True)["input"]
+    require(not np.any(np.abs(expected) > 1e-6), "your forward does not change when its "
+            "input changes (a constant output), so finite differences cannot check your "
+            "backward: compute the forward first", Cause.ZEROS)
 
 
 @check_kind("no_mutation")
@@ -192,7 +205,7 @@ def check_no_mutation(ctx: Context) -> None:
     for trial, rng, dims in ctx.trials():
         dtype = trial_dtype(ctx, trial)
         t = setup(ctx, rng, dims, dtype)
-        out, grad, g = _untouched_pass(ctx, rng, t)
+        out, grad, g = untouched_pass(ctx, rng, t)
         if "reference" in ctx.f:
             _check_values(ctx, t, g, out, grad, "while checking that no input is modified")
         if "mutation_dist" in ctx.f:
@@ -200,10 +213,10 @@ def check_no_mutation(ctx: Context) -> None:
             t.x = make_array(ctx.f["mutation_dist"], t.x.shape, rng,
                              ctx.f.get("input_scale", 1.0)).astype(dtype)
             t.target = ctx.make_target(rng, t.x)
-            _untouched_pass(ctx, rng, t)
+            untouched_pass(ctx, rng, t)
 
 
-def _untouched_pass(ctx: Context, rng: np.random.Generator, t: Trial):
+def untouched_pass(ctx: Context, rng: np.random.Generator, t: Trial):
     """forward, backward (and accGradParameters) on caller arrays that must come back intact."""
     s = ctx.session
     g = None if is_criterion(ctx) else rng.standard_normal(_out_shape(ctx, t)).astype(t.x.dtype)

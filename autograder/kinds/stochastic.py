@@ -12,6 +12,7 @@ import numpy as np
 
 from autograder.checks import Tolerance, assert_close, fmt_shape, require
 from autograder.kinds.base import Context, call_array, check_kind
+from autograder.kinds.layer import Trial, untouched_pass
 from autograder.results import Cause
 
 SIGMAS = 6.0
@@ -27,6 +28,10 @@ def _dropout(ctx: Context, p: float, training: bool):
 def _forward(ctx: Context, handle, x: np.ndarray) -> np.ndarray:
     out = call_array(ctx, handle, "updateOutput", x, fallback="output",
                      what="the output of updateOutput")
+    return _same_shape(out, x)
+
+
+def _same_shape(out: np.ndarray, x: np.ndarray) -> np.ndarray:
     require(out.shape == x.shape, f"output shape {fmt_shape(out.shape)} differs from the input "
             f"shape {fmt_shape(x.shape)}", Cause.SHAPE)
     return out.astype(np.float64)
@@ -46,6 +51,16 @@ def _mask(out: np.ndarray, x: np.ndarray, p: float) -> np.ndarray:
         cause = "each output must be 0 or input/(1-p)"
     require(bool(np.all(kept | dropped)), f"training output for p={p:.3g}: {cause}",
             Cause.DROPOUT_SCALE)
+    return kept
+
+
+def _kept(out: np.ndarray, x: np.ndarray, p: float) -> np.ndarray:
+    """The keep-mask of a training output, whose drop rate must fit p (an all-zero output
+    is a mask that drops everything: not dropout)."""
+    kept = _mask(out, x, p)
+    rate = 1.0 - kept.mean()
+    require(_binomial_ok(rate, p, kept.size), f"dropped {rate:.1%} of {kept.size} values "
+            f"with p={p:.3g}: the drop probability must be p", Cause.DROPOUT_RATE)
     return kept
 
 
@@ -108,8 +123,9 @@ def check_backward(ctx: Context) -> None:
     for _trial, rng, dims in ctx.trials():
         p = dims["p"]
         handle = _dropout(ctx, p, training=True)
-        x = rng.uniform(0.5, 2.0, (dims["batch"], dims["n"])) * rng.choice([-1, 1], (1, dims["n"]))
-        kept = _mask(_forward(ctx, handle, x), x, p)
+        shape = (dims["batch"] * 8, dims["n"] * 8)  # enough values for a drop-rate bound
+        x = rng.uniform(0.5, 2.0, shape) * rng.choice([-1, 1], (1, shape[1]))
+        kept = _kept(_forward(ctx, handle, x), x, p)
         g = rng.standard_normal(x.shape)
         grad = call_array(ctx, handle, "updateGradInput", x, g, fallback="gradInput")
         expected = g * kept / (1.0 - p)
@@ -121,3 +137,19 @@ def check_backward(ctx: Context) -> None:
                     Cause.DROPOUT_MASK_NOT_REUSED)
         assert_close(grad, expected, Tolerance(1e-6, 1e-9), "gradInput",
                      where + " (gradOutput * mask / (1-p), with the forward mask)", x.shape[0])
+
+
+@check_kind("dropout_no_mutation")
+def check_no_mutation(ctx: Context) -> None:
+    """A training forward and backward leave the caller's input and gradOutput intact, and
+    compute dropout (a property counts only with a right result: a layer that returns zeros
+    keeps its inputs intact too)."""
+    for _trial, rng, dims in ctx.trials():
+        p = float(np.clip(dims["p"], 0.1, 0.8))
+        handle = _dropout(ctx, p, training=True)
+        x = rng.uniform(0.5, 2.0, (40, 50)) * rng.choice([-1, 1], (40, 50))
+        out, grad, g = untouched_pass(ctx, rng, Trial(handle, x, None, {}, dims))
+        kept = _kept(_same_shape(out.astype(np.float64), x), x, p)
+        assert_close(grad, g * kept / (1.0 - p), Tolerance(1e-6, 1e-9), "gradInput",
+                     f"for input {fmt_shape(x.shape)}, p={p:.3g} (gradOutput * mask / (1-p), "
+                     "with the forward mask)", x.shape[0])
