@@ -29,7 +29,7 @@ TEMPLATE = ROOT / "student_templates" / "modules.py"
 SOLUTION = (ROOT / "solutions" / "modules.py").read_text()
 HIDDEN_NAMES = [c.name for comp in ASSIGNMENT.components for c in comp.checks if c.hidden]
 # Components whose code is given: their checks pass on the stubs.
-GIVEN = {"Module"}
+GIVEN = {"Module", "Criterion"}
 
 LINEAR = '''
 class Linear(Module):
