@@ -66,6 +66,7 @@ class Grader:
                 selected = [c for c in self.assignment.components
                             if only is None or c.name in only]
                 components = CheckRunner(self, run).components(selected)
+                run.add_environment_notes()
                 if with_mnist and not beside:
                     outcome = mnist_check.train_outcome(run)
             if beside:  # waited for only once the checks' worker (and its user) is released
@@ -119,7 +120,8 @@ class Grader:
         """The given limits, with the assignment's forbidden imports when it names any."""
         limits = self.limits or Limits()
         forbidden = self.assignment.forbidden_imports or limits.forbidden_imports
-        return dataclasses.replace(limits, forbidden_imports=tuple(forbidden))
+        shims = tuple((s.api, s.replacement) for s in self.assignment.shims)
+        return dataclasses.replace(limits, forbidden_imports=tuple(forbidden), shims=shims)
 
     def _hidden(self, submission: Submission) -> tuple[str, ...]:
         """What student code must not see: the assignment, the solution, other submissions."""

@@ -6,7 +6,9 @@ take it as an argument, so neither imports the other.
 
 from __future__ import annotations
 
-from autograder.sandbox import Session, WorkerFailure
+import importlib.metadata
+
+from autograder.sandbox import Session, StudentError, WorkerFailure
 from autograder.spec import Assignment
 from autograder.submission import Submission
 
@@ -69,6 +71,21 @@ class LoadedSubmission:
         if not self.session.worker.alive():
             self._load()
 
+    def add_environment_notes(self) -> None:
+        """Notes on the environment: the compatibility shims the code used (asked from the
+        worker: a worker restarted after a crash only knows its own calls) and the allowed
+        packages missing where the grader runs."""
+        used: set[str] = set()
+        if self.session.worker.alive():
+            try:
+                used = set(self.session.shims_used())
+            except (WorkerFailure, StudentError):
+                pass
+        self.notes += [f"note: {s.note}" for s in self.assignment.shims if s.api in used]
+        self.notes += [f"note: {name}, which this assignment allows, is not installed where "
+                       "the grader runs (install the grader with its dependencies)"
+                       for name in self.assignment.packages if not _installed(name)]
+
     def resolve(self, comp_names: tuple[str, ...]) -> str | None:
         return next((n for n in comp_names if n in self.names), None)
 
@@ -78,3 +95,11 @@ def _first_frame(traceback: str) -> str:
     return f"({lines[-2] if len(lines) >= 2 else lines[0]})" if lines else ""
 
 
+
+
+def _installed(distribution: str) -> bool:
+    try:
+        importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True

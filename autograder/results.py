@@ -66,6 +66,8 @@ class Cause(StrEnum):
     MODULE_BACKWARD = "module_backward"
     MODULE_MODE = "module_mode"
     MODULE_PARAMS = "module_params"
+    NOT_STORED = "not_stored"  # a result returned but not kept in output / gradInput
+    CRITERION_BASE = "criterion_base"
     # dropout
     DROPOUT_SCALE = "dropout_scale"
     DROPOUT_RATE = "dropout_rate"

@@ -68,6 +68,7 @@ class Limits:
     submission_timeout: float = 540.0  # wall clock for one submission (fits a 10-min platform)
     threads: int = 1
     forbidden_imports: tuple[str, ...] = ("torch", "tensorflow", "jax", "autograder", "solutions")
+    shims: tuple[tuple[str, str], ...] = ()  # (removed api, replacement), as module.attr
     user: str | None = "auto"
     user_slots: int = 8  # worker users in the pool: submissions graded at once on one machine
     namespace: str = "auto"
@@ -202,6 +203,7 @@ class Worker:
             "PYTHONDONTWRITEBYTECODE": "1",
             "NNGRADE_TOKEN": self.token,
             "NNGRADE_FORBIDDEN": ",".join(self.limits.forbidden_imports),
+            "NNGRADE_SHIMS": json.dumps([list(s) for s in self.limits.shims]),
             "NNGRADE_SITE": os.pathsep.join(_site_dirs()),
             "NNGRADE_BOOT": json.dumps(self._boot_config()),
         }
@@ -559,6 +561,11 @@ class Session:
                   fallback: str | None = None) -> list[Any]:
         return self._req("eval_many", target=target, method=method, items=items,
                          fallback=fallback)
+
+    def shims_used(self) -> list[str]:
+        """The compatibility shims student code called (an untrusted list of names)."""
+        used = self._req("shims_used")
+        return [u for u in used if isinstance(u, str)] if isinstance(used, list) else []
 
     def train(self, timeout: float, **fields: Any) -> dict:
         return self._req("train", timeout=timeout, **fields)

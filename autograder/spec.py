@@ -73,6 +73,17 @@ class Component:
 
 
 @dataclass(frozen=True)
+class Shim:
+    """A compatibility shim: ``api`` (``module.attr``, removed from a library since the course
+    was written) is provided as ``replacement`` (``module.attr``) inside the worker; ``note``
+    is added to the feedback of a submission that used it."""
+
+    api: str
+    replacement: str
+    note: str
+
+
+@dataclass(frozen=True)
 class Assignment:
     name: str
     title: str
@@ -86,6 +97,8 @@ class Assignment:
     mnist: dict[str, Any] | None
     solution: Path | None
     reference_code: str = ""  # [reference] code: helpers for reference expressions
+    packages: tuple[str, ...] = ()  # extra distributions student code may import
+    shims: tuple[Shim, ...] = ()  # removed APIs put back for student code
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     def component(self, name: str) -> Component:
@@ -183,8 +196,18 @@ def load_assignment(name_or_path: str | Path = "modules") -> Assignment:
         mnist=raw.get("mnist"),
         solution=(REPO_ROOT / solution) if solution else None,
         reference_code=raw.get("reference", {}).get("code", ""),
+        packages=tuple(meta.get("packages", [])),
+        shims=tuple(_shim(s) for s in meta.get("shims", [])),
         raw=raw,
     )
+
+
+def _shim(raw: dict[str, Any]) -> Shim:
+    if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) and "." in raw[k]
+                                            for k in ("api", "replacement")):
+        raise SpecError(f"a shim needs api and replacement as module.attr: {raw!r}")
+    return Shim(raw["api"], raw["replacement"], raw.get(
+        "note", f"{raw['api']} is not available; graded with {raw['replacement']} in its place"))
 
 
 def _component(raw: dict[str, Any], source: _Source) -> Component:

@@ -68,6 +68,9 @@ HIDDEN_CAUSES: dict[Cause | None, str] = {
     Cause.MODULE_BACKWARD: "backward does not call updateGradInput then accGradParameters",
     Cause.MODULE_MODE: "train() or evaluate() does not set the training flag",
     Cause.MODULE_PARAMS: "a module without parameters must return empty lists",
+    Cause.NOT_STORED: "a result is returned but not stored in self.output / self.gradInput",
+    Cause.CRITERION_BASE: "Criterion.forward/backward do not call and return "
+                          "updateOutput/updateGradInput",
     Cause.DROPOUT_SCALE: "kept values are not scaled by the inverse of the keep probability",
     Cause.DROPOUT_RATE: "the drop rate does not match p",
     Cause.DROPOUT_INDEPENDENCE: "mask elements are not drawn independently",

@@ -1,7 +1,10 @@
-"""``Module`` and ``Sequential``, checked with the grader's own probe modules.
+"""``Module``, ``Criterion`` and ``Sequential``, checked with the grader's own probe modules.
 
 The probes (``autograder/worker/probes.py``) record every input they are given, so a bug in
 the student's Linear cannot cost points here, and a wrong input fed to a child is visible.
+The base classes are checked through probe subclasses of the student's own class, so a
+broken ``Criterion.forward`` costs points in ``Criterion`` only (the criterion checks call
+``updateOutput``/``updateGradInput`` directly).
 """
 
 from __future__ import annotations
@@ -83,10 +86,64 @@ def check_backward(ctx: Context) -> None:
                          mistakes=lambda i=i, seen=seen: _wrong_inputs(seen, i))
             assert_close(child_grad, grads[i + 1], EXACT,
                          f"the gradOutput passed to child {i}", where)
-            events = s.get(probe, "events")
-            require("acc" in events, f"child {i}'s parameter gradients were not computed: "
-                    "call child.backward (updateGradInput and accGradParameters)",
-                    Cause.SEQUENTIAL_ACC)
+            _check_acc(ctx, probe, i, seen[i], grads[i + 1], grads[i], where)
+
+
+def _check_acc(ctx: Context, probe, i: int, child_input: np.ndarray, child_grad: np.ndarray,
+               propagated: np.ndarray, where: str) -> None:
+    """Child i's accGradParameters ran once, on its forward input and its own gradOutput."""
+    acc = ctx.session.get(probe, "seen_acc")
+    require(len(acc) >= 1, f"child {i}'s parameter gradients were not computed: call "
+            "child.backward (updateGradInput and accGradParameters)", Cause.SEQUENTIAL_ACC)
+    require(len(acc) == 1, f"child {i}'s accGradParameters was called {len(acc)} times in one "
+            "backward (expected once)", Cause.SEQUENTIAL_CALLS)
+    assert_close(acc[0][0], child_input, EXACT, f"the input passed to child {i}'s "
+                 "accGradParameters", where + ": the input it saw in forward")
+    assert_close(acc[0][1], child_grad, EXACT, f"the gradOutput passed to child {i}'s "
+                 "accGradParameters", where + ": it must be the gradient of the child's "
+                 "output (the same gradOutput as its updateGradInput), not the gradient it "
+                 "propagated to its input", mistakes=lambda: [(
+                     propagated, f"child {i}'s accGradParameters was given the gradient child "
+                     f"{i} propagated to its input (its gradInput) instead of its gradOutput")])
+
+
+@check_kind("sequential_stores")
+def check_stores(ctx: Context) -> None:
+    """forward and backward both return their result and store it in output / gradInput."""
+    for _trial, rng, _dims in ctx.trials():
+        seq, _probes, coefs = _chain(ctx, rng, _depth(ctx, rng))
+        x = rng.standard_normal((int(rng.integers(2, 5)), int(rng.integers(2, 6))))
+        _seen, expected = _inputs(coefs, x)
+        g = rng.standard_normal(x.shape)
+        grad = g
+        for scale, _shift in coefs:
+            grad = scale * grad
+        check_stored(ctx, seq, (x,), expected, (x, g), grad,
+                     f"for Sequential with {len(coefs)} children y = a*x + b")
+
+
+def check_stored(ctx: Context, handle, forward_args: tuple, output, backward_args: tuple,
+                 grad_input, where: str) -> None:
+    """The module contract: forward returns output and stores it in ``self.output``; backward
+    returns gradInput and stores it in ``self.gradInput`` (a container nested in another is
+    read through these attributes)."""
+    s = ctx.session
+    # updateOutput, not forward: the container's own method (forward is Module's, whose bugs
+    # cost points in Module only); containers implement backward themselves.
+    for method, args, attr, expected in (("updateOutput", forward_args, "output", output),
+                                         ("backward", backward_args, "gradInput", grad_input)):
+        returned = s.call(handle, method, *args)
+        require(returned is not None, f"{method}() returned None: return self.{attr}",
+                Cause.NOT_STORED)
+        assert_close(as_array(returned, f"{method}()'s return value"), expected, EXACT,
+                     f"the value returned by {method}()", where)
+        stored = s.get(handle, attr)
+        require(stored is not None, f"{method}() returned its result but self.{attr} is None: "
+                f"store it in self.{attr} (a container nested in another Sequential is read "
+                f"through its {attr})", Cause.NOT_STORED)
+        assert_close(as_array(stored, f"self.{attr}"), expected, EXACT,
+                     f"self.{attr} after {method}()", where + f": store the result in "
+                     f"self.{attr} (a nested container is read through it)")
 
 
 def _wrong_inputs(seen: list[np.ndarray], i: int) -> list[tuple[np.ndarray, str]]:
@@ -146,26 +203,55 @@ def _shape_of_nested(value) -> str:
     return type(value).__name__ if not isinstance(value, np.ndarray) else "array"
 
 
-@check_kind("module_base")
-def check_module(ctx: Context) -> None:
+def _module_probe(ctx: Context):
     s = ctx.session
+    return s.call("probe:module_probe", None, s.get(ctx.name, keep=True), keep=True)
+
+
+@check_kind("module_forward")
+def check_module_forward(ctx: Context) -> None:
+    """Module.forward returns updateOutput's result and leaves it in self.output; the
+    training flag and modes (the rest of Module's protocol, apart from backward)."""
+    s = ctx.session
+    check_module_modes(ctx)
     for _trial, rng, _dims in ctx.trials():
-        base = s.get(ctx.name, keep=True)
-        probe = s.call("probe:module_probe", None, base, keep=True)
-        require(s.get(probe, "training") is True, "Module() must start with training = True",
-                Cause.MODULE_INIT)
+        probe = _module_probe(ctx)
         x = rng.standard_normal((3, 4))
         out = as_array(s.call(probe, "forward", x), "forward()'s return value")
         assert_close(out, 2 * x + 1, EXACT, "forward()'s return value",
                      "(must return updateOutput(input))")
+        assert_close(as_array(s.get(probe, "output"), "self.output"), 2 * x + 1, EXACT,
+                     "self.output after forward()", "(updateOutput stores it; forward must "
+                     "not change it)")
+
+
+@check_kind("module_backward")
+def check_module_backward(ctx: Context) -> None:
+    """Module.backward calls updateGradInput then accGradParameters and returns gradInput."""
+    s = ctx.session
+    for _trial, rng, _dims in ctx.trials():
+        probe = _module_probe(ctx)
+        x = rng.standard_normal((3, 4))
         g = rng.standard_normal((3, 4))
-        events_before = len(s.get(probe, "events"))
-        grad = as_array(s.call(probe, "backward", x, g), "backward()'s return value")
-        events = s.get(probe, "events")[events_before:]
+        grad = s.call(probe, "backward", x, g)
+        events = s.get(probe, "events")
         require(events == ["updateGradInput", "accGradParameters"],
                 f"backward() must call updateGradInput then accGradParameters; it called "
                 f"{events}", Cause.MODULE_BACKWARD)
-        assert_close(grad, 3 * g, EXACT, "backward()'s return value", "(must be gradInput)")
+        assert_close(as_array(grad, "backward()'s return value"), 3 * g, EXACT,
+                     "backward()'s return value", "(must be gradInput)")
+        assert_close(as_array(s.get(probe, "gradInput"), "self.gradInput"), 3 * g, EXACT,
+                     "self.gradInput after backward()", "(updateGradInput stores it; "
+                     "backward must not change it)")
+
+
+def check_module_modes(ctx: Context) -> None:
+    """Module starts in training mode; train/evaluate switch it; no parameters."""
+    s = ctx.session
+    for _trial, _rng, _dims in ctx.trials():
+        probe = _module_probe(ctx)
+        require(s.get(probe, "training") is True, "Module() must start with training = True",
+                Cause.MODULE_INIT)
         s.call(probe, "evaluate")
         require(s.get(probe, "training") is False, "evaluate() must set training = False",
                 Cause.MODULE_MODE)
@@ -175,3 +261,34 @@ def check_module(ctx: Context) -> None:
         for getter in ("getParameters", "getGradParameters"):
             require(s.call(probe, getter) == [], f"Module.{getter}() must return []",
                     Cause.MODULE_PARAMS)
+
+
+def _criterion_check(ctx: Context, method: str, update: str, attr: str, expected) -> None:
+    """Criterion.<method>(input, target) calls <update> once and returns its result, on a
+    probe subclass of the student's class (loss sum((x - t)**2), gradient 2 * (x - t))."""
+    s = ctx.session
+    for _trial, rng, _dims in ctx.trials():
+        probe = s.call("probe:criterion_probe", None, s.get(ctx.name, keep=True), keep=True)
+        require(attr in s.call(probe, "__dir__"), f"Criterion() must set self.{attr} "
+                "(to None)", Cause.CRITERION_BASE)
+        x = rng.standard_normal((3, 4))
+        t = rng.standard_normal((3, 4))
+        value = s.call(probe, method, x, t)
+        events = s.get(probe, "events")
+        require(events == [update], f"{method}(input, target) must call {update} once; it "
+                f"called {events}", Cause.CRITERION_BASE)
+        require(value is not None, f"{method}() returned None: return the value of "
+                f"{update}(input, target)", Cause.CRITERION_BASE)
+        assert_close(as_array(value, f"{method}()'s return value"), expected(x, t), EXACT,
+                     f"{method}()'s return value", f"(must return {update}(input, target))")
+
+
+@check_kind("criterion_forward")
+def check_criterion_forward(ctx: Context) -> None:
+    _criterion_check(ctx, "forward", "updateOutput", "output",
+                     lambda x, t: float(np.sum((x - t) ** 2)))
+
+
+@check_kind("criterion_backward")
+def check_criterion_backward(ctx: Context) -> None:
+    _criterion_check(ctx, "backward", "updateGradInput", "gradInput", lambda x, t: 2 * (x - t))

@@ -13,6 +13,7 @@ import numpy as np
 
 from autograder.checks import EXACT, CheckFailed, assert_close, require
 from autograder.kinds.base import Context, call_array, check_kind
+from autograder.kinds.containers import check_stored
 from autograder.results import Cause
 from autograder.sandbox import StudentError
 from autograder.wire import Handle
@@ -115,6 +116,18 @@ def _check_nested_backward(ctx: Context, rng: np.random.Generator) -> None:
     for i, probe in enumerate(probes):
         require("acc" in s.get(probe, "events"), f"child {i} of the Sequential inside got no "
                 "parameter gradients: call module.backward", Cause.RESIDUAL_ACC)
+
+
+@check_kind("residual_stores")
+def check_stores(ctx: Context) -> None:
+    """forward and backward both return their result and store it in output / gradInput."""
+    for _trial, rng, _dims in ctx.trials():
+        probe, scale, shift = _probe(ctx, rng)
+        res = ctx.session.new(ctx.name, probe)
+        x = _input(rng)
+        g = rng.standard_normal(x.shape)
+        check_stored(ctx, res, (x,), x + scale * x + shift, (x, g), g + scale * g,
+                     _where(x, scale, shift))
 
 
 @check_kind("residual_parameters")

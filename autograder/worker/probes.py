@@ -23,6 +23,7 @@ class Recorder:
         self.gradw = np.zeros(2)
         self.seen_forward: list[np.ndarray] = []
         self.seen_backward: list[list[np.ndarray]] = []
+        self.seen_acc: list[list[np.ndarray]] = []  # (input, gradOutput) of accGradParameters
         self.events: list[str] = []
 
     def forward(self, input: np.ndarray) -> np.ndarray:
@@ -50,6 +51,10 @@ class Recorder:
 
     def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray) -> None:
         self.events.append("acc")
+        self.seen_acc.append([
+            np.array(input, dtype=np.float64, copy=True),
+            np.array(gradOutput, dtype=np.float64, copy=True),
+        ])
         self.gradw += float(np.sum(gradOutput))
 
     def zeroGradParameters(self) -> None:
@@ -91,4 +96,27 @@ def module_probe(base: type) -> Any:
     probe = ModuleProbe.__new__(ModuleProbe)
     probe.events = []
     ModuleProbe.__init__(probe)
+    return probe
+
+
+def criterion_probe(base: type) -> Any:
+    """An instance of a subclass of the student's ``Criterion``: loss = sum((x - t)**2),
+    gradInput = 2 * (x - t); its update methods record calls."""
+
+    class CriterionProbe(base):
+        def updateOutput(self, input, target):
+            self.events.append("updateOutput")
+            diff = np.asarray(input, dtype=np.float64) - np.asarray(target, dtype=np.float64)
+            self.output = float(np.sum(diff * diff))
+            return self.output
+
+        def updateGradInput(self, input, target):
+            self.events.append("updateGradInput")
+            diff = np.asarray(input, dtype=np.float64) - np.asarray(target, dtype=np.float64)
+            self.gradInput = 2.0 * diff
+            return self.gradInput
+
+    probe = CriterionProbe.__new__(CriterionProbe)
+    probe.events = []
+    CriterionProbe.__init__(probe)
     return probe

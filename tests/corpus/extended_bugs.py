@@ -213,4 +213,17 @@ RNN = [
         [within("RNN.accGradParameters", "self.hidden[:, :-1]", "self.hidden[:, 1:]")]),
 ]
 
-BUGS = ACTIVATIONS + LAYERNORM + CRITERIONS + OPTIMIZERS + CONV + RESIDUAL + RNN
+CRITERION_BASE = [
+    Bug("criterion_forward_no_return", "Criterion",
+        "Criterion.forward computes the loss but forgets to return it",
+        [("        return self.updateOutput(input, target)\n",
+          "        self.updateOutput(input, target)\n")],
+        causes={"criterion_base"}),
+    Bug("criterion_backward_calls_update_output", "Criterion",
+        "Criterion.backward calls updateOutput instead of updateGradInput",
+        [("        return self.updateGradInput(input, target)\n",
+          "        return self.updateOutput(input, target)\n")],
+        causes={"criterion_base"}),
+]
+
+BUGS = ACTIVATIONS + LAYERNORM + CRITERION_BASE + CRITERIONS + OPTIMIZERS + CONV + RESIDUAL + RNN

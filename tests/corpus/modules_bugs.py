@@ -497,5 +497,18 @@ POOLING = [
         causes={"reshaped"}),
 ]
 
+CRITERION_BASE = [
+    Bug("criterion_forward_no_return", "Criterion",
+        "Criterion.forward computes the loss but forgets to return it",
+        [("        return self.updateOutput(input, target)\n",
+          "        self.updateOutput(input, target)\n")],
+        causes={"criterion_base"}),
+    Bug("criterion_backward_calls_update_output", "Criterion",
+        "Criterion.backward calls updateOutput instead of updateGradInput",
+        [("        return self.updateGradInput(input, target)\n",
+          "        return self.updateOutput(input, target)\n")],
+        causes={"criterion_base"}),
+]
+
 BUGS = (MODULE + SEQUENTIAL + LINEAR + SOFTMAX + LOGSOFTMAX + BATCHNORM + CHANNELWISE
-        + DROPOUT + ACTIVATIONS + CRITERIONS + OPTIMIZERS + CONV + POOLING)
+        + DROPOUT + ACTIVATIONS + CRITERION_BASE + CRITERIONS + OPTIMIZERS + CONV + POOLING)
