@@ -162,6 +162,10 @@ KIND_PARAMS: dict[str, type[CheckParams]] = {
     **{kind: ContainerParams
        for kind in ("sequential_forward", "sequential_backward", "sequential_parameters")},
     "module_base": CheckParams,
+    **{kind: CheckParams for kind in ("module_forward", "module_backward", "criterion_forward",
+                                      "criterion_backward")},
+    "sequential_stores": ContainerParams,
+    "residual_stores": CheckParams,
     "optimizer": OptimizerParams,
     "optimizer_inplace": OptimizerParams,
     **{kind: CheckParams

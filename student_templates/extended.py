@@ -135,7 +135,8 @@ class Sequential(Module):
         module i-1, and ``input`` itself for the first module.
 
         Hint: call each child's ``backward`` (not only ``updateGradInput``), so that the
-        parameter gradients are computed as well.
+        parameter gradients are computed as well: module i's ``accGradParameters`` gets the
+        same g_i as its ``updateGradInput``, not the gradient it propagates.
         """
         grad = gradOutput
         for i in reversed(range(len(self.modules))):

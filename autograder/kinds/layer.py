@@ -264,8 +264,10 @@ def _check_values(ctx: Context, t: Trial, g: np.ndarray | None, out: Any, grad: 
                      ctx.mistakes(t.x, t.params, t.dims, t.target, g, name))
 
 
-def _full_pass(ctx: Context, rng: np.random.Generator, t: Trial, extra: str) -> None:
-    """zeroGradParameters, forward, backward, accGradParameters; every result checked."""
+def _full_pass(ctx: Context, rng: np.random.Generator, t: Trial, extra: str
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """zeroGradParameters, forward, backward, accGradParameters; every result checked.
+    Returns the output and gradInput the methods returned."""
     if ctx.f.get("grads"):
         ctx.session.call(t.handle, "zeroGradParameters")
     out = forward(ctx, t)
@@ -274,6 +276,20 @@ def _full_pass(ctx: Context, rng: np.random.Generator, t: Trial, extra: str) -> 
     if ctx.f.get("grads"):
         ctx.session.call(t.handle, "accGradParameters", t.x, g)
     _check_values(ctx, t, g, out, grad, extra, param_grads=True)
+    return out, grad
+
+
+def _require_stored(ctx: Context, t: Trial, out: np.ndarray, grad: np.ndarray) -> None:
+    """``self.output`` and ``self.gradInput`` hold what the methods returned: containers and
+    ``Module.forward``/``backward`` read them."""
+    for attr, returned, method in (("output", out, "updateOutput"),
+                                   ("gradInput", grad, "updateGradInput")):
+        kept = ctx.session.get(t.handle, attr)
+        same = kept is not None and np.array_equal(
+            as_array(kept, f"self.{attr}").astype(np.float64), returned.astype(np.float64))
+        require(same, f"self.{attr} does not hold what {method} returned (right values, not "
+                f"stored): store the result in self.{attr} as well as returning it",
+                Cause.NOT_STORED)
 
 
 @check_kind("pass")
@@ -288,7 +304,8 @@ def check_pass(ctx: Context) -> None:
 @check_kind("repeated")
 def check_repeated(ctx: Context) -> None:
     """The same instance driven on fresh data twice, then on another batch size: stale caches,
-    a gradInput buffer accumulated into, masks or shapes kept from the first call all fail."""
+    a gradInput buffer accumulated into, masks or shapes kept from the first call all fail;
+    so does a result returned but not stored in ``self.output`` / ``self.gradInput``."""
     for trial, rng, dims in ctx.trials():
         t = setup(ctx, rng, dims, trial_dtype(ctx, trial))
         other = {**dims, "batch": dims["batch"] + int(ctx.f.get("batch_step", 3))}
@@ -296,8 +313,9 @@ def check_repeated(ctx: Context) -> None:
             t.dims = call_dims
             t.x = ctx.make_input(rng, call_dims, t.x.dtype)
             t.target = ctx.make_target(rng, t.x)
-            _full_pass(ctx, rng, t, f"call {n} of 3 on the same instance; earlier calls "
-                       f"had batch {dims['batch']}")
+            out, grad = _full_pass(ctx, rng, t, f"call {n} of 3 on the same instance; "
+                                   f"earlier calls had batch {dims['batch']}")
+            _require_stored(ctx, t, out, grad)
 
 
 @check_kind("grad_reset")
