@@ -161,7 +161,6 @@ KIND_PARAMS: dict[str, type[CheckParams]] = {
                     "dropout_no_mutation")},
     **{kind: ContainerParams
        for kind in ("sequential_forward", "sequential_backward", "sequential_parameters")},
-    "module_base": CheckParams,
     **{kind: CheckParams for kind in ("module_forward", "module_backward", "criterion_forward",
                                       "criterion_backward")},
     "sequential_stores": ContainerParams,

@@ -11,7 +11,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from corpus import Replacement, apply, rewrite, solution_text
+from corpus import MODULES, Replacement, apply
 
 from autograder.grade import Grader
 from autograder.results import GradeResult
@@ -22,20 +22,20 @@ SHIM_NOTE = "skimage.util.pad was removed in scikit-image 0.19; graded with nump
 
 CASES: dict[str, tuple[str, list[Replacement], str]] = {
     # id: (component, patch, a phrase a failing check of that component must say)
-    "seq_no_store_output": ("Sequential", [rewrite("Sequential.updateOutput", """
+    "seq_no_store_output": ("Sequential", [MODULES.rewrite("Sequential.updateOutput", """
         out = input
         for module in self.modules:
             out = module.forward(out)
         return out
         """)], "self.output is None"),
-    "seq_no_store_grad_input": ("Sequential", [rewrite("Sequential.backward", """
+    "seq_no_store_grad_input": ("Sequential", [MODULES.rewrite("Sequential.backward", """
         grad = gradOutput
         for i in reversed(range(len(self.modules))):
             module_input = self.modules[i - 1].output if i > 0 else input
             grad = self.modules[i].backward(module_input, grad)
         return grad
         """)], "self.gradInput is None"),
-    "seq_acc_propagated_grad": ("Sequential", [rewrite("Sequential.backward", """
+    "seq_acc_propagated_grad": ("Sequential", [MODULES.rewrite("Sequential.backward", """
         grad = gradOutput
         for i in reversed(range(len(self.modules))):
             module_input = self.modules[i - 1].output if i > 0 else input
@@ -78,7 +78,7 @@ def _messages(result: GradeResult, component: str) -> str:
 def test_contract_bug_is_caught_in_its_component_only(tmp_path, case):
     component, patch, phrase = CASES[case]
     path = tmp_path / f"{case}.py"
-    path.write_text(apply(solution_text(), patch, case))
+    path.write_text(apply(MODULES.text(), patch, case))
     result = _grade(path)
     assert _losers(result) == [component], (
         f"{case}: lost points in {_losers(result)}\n"
@@ -94,7 +94,7 @@ def test_criterion_is_graded_in_both_assignments():
 
 # -- the course's libraries ------------------------------------------------------------------
 def _skimage_submission(tmp_path: Path) -> Path:
-    text = solution_text()
+    text = MODULES.text()
     conv = text.index("class Conv2d(")
     end = text.index("\nclass ", conv + 1)
     body = text[conv:end]
@@ -129,7 +129,7 @@ def test_the_reference_gets_no_shim_note():
 
 def test_forbidden_imports_stay_forbidden_beside_allowed_packages(tmp_path):
     path = tmp_path / "torch_user.py"
-    path.write_text(solution_text().replace("import numpy as np\n",
+    path.write_text(MODULES.text().replace("import numpy as np\n",
                                             "import numpy as np\nimport skimage\nimport torch\n",
                                             1))
     result = Grader(load_assignment("modules"), mnist=False).grade(load_submission(path),

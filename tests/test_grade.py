@@ -41,6 +41,7 @@ def stable_json(result: GradeResult) -> dict:
     data = result.to_json()
     data.pop("submission")
     data.pop("seconds")
+    data.pop("budget_used")
     for comp in data["components"]:
         comp.pop("seconds", None)
     return data

@@ -345,7 +345,8 @@ def test_a_short_platform_timeout_still_gets_results_with_the_points_earned(tmp_
     results, log = run_bundle(bundle, tmp_path / "root", {"hw.py": hanging}, mnist=True)
     assert time.monotonic() - started < 70
     tests = by_name(results)
-    earned = [t for t in results["tests"] if t["name"].startswith(("Linear:", "SoftMax:"))]
+    earned = [t for t in results["tests"] if t["name"].startswith(("Linear:", "SoftMax:"))
+              and "hidden check" not in t["name"]]  # hidden checks run after the public ones
     assert earned and all(t["status"] == "passed" for t in earned)
     assert results["score"] >= sum(t["score"] for t in earned) > 0
     cut = [t for t in results["tests"] if "time budget" in t["output"]]

@@ -37,10 +37,10 @@ def test_a_hanging_method_is_waited_for_once(tmp_path):
     result = grader.grade(load_submission(attacked(tmp_path, "infinite_loop")),
                           only=["ReLU", "Flatten"])
     relu = messages(result, "ReLU")
-    assert len(relu) == 3
+    assert len(relu) == len(ASSIGNMENT.component("ReLU").checks)  # each calls updateOutput
     assert sum("timed out after 2 s" in m for m in relu) == 1
     assert sum("`ReLU.updateOutput` did not return within 2 s in an earlier check" in m
-               for m in relu) == 2
+               for m in relu) == len(relu) - 1
     assert result.component("Flatten").score == result.component("Flatten").max_score
 
 

@@ -28,10 +28,12 @@ def test_int_ranges_give_ints_within_the_bounds(batch, n, seed, trial):
         assert isinstance(dims[name], int) and lo <= dims[name] <= hi
 
 
-@given(int_ranges(), int_ranges(), seeds)
-def test_the_first_trial_takes_the_smallest_batch(batch, n, seed):
-    assert sample_dims({"batch": batch, "n": n}, np.random.default_rng(seed), 0)["batch"] \
-        == batch[0]
+@given(st.lists(st.integers(1, 9), min_size=1, max_size=4), trials)
+def test_cycle_takes_the_trials_value_so_every_value_is_exercised(values, trial):
+    """Degenerate sizes are edge-case checks of their own: no size is forced on a trial,
+    and ``cycle`` gives trial i the i-th value."""
+    dims = sample_dims({"k": {"cycle": values}}, np.random.default_rng(0), trial)
+    assert dims["k"] == values[trial % len(values)]
 
 
 @given(st.floats(-10, 10), st.floats(0, 10), seeds, trials)

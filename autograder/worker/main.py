@@ -323,13 +323,23 @@ def warm_blas(np: types.ModuleType) -> None:
     block @ block
 
 
+def reap_children() -> None:
+    """Collect children student code started and left exited: zombies would hold the worker
+    user's process slots (RLIMIT_NPROC) and starve BLAS threads and later workers. Done
+    between requests only, so that student code waiting for its own children still can."""
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
 def main() -> None:
     # Past the file size limit, writes fail with EFBIG (an exception student code sees)
     # instead of SIGXFSZ killing the worker.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    # Children student code starts are reaped by the kernel as they exit: zombies would hold
-    # the worker user's process slots (RLIMIT_NPROC) and starve BLAS and later workers.
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     proto_in, proto_out = _redirect_stdio()
     sys.path.extend(p for p in os.environ.get("NNGRADE_SITE", "").split(os.pathsep) if p)
     wire = _load_sibling("_nngrade_wire", _sibling_path("wire.py"))
@@ -352,6 +362,7 @@ def main() -> None:
         request = wire.decode(text, blob)
         started = time.perf_counter()
         reply = handler.handle(request)
+        reap_children()
         reply["seconds"] = time.perf_counter() - started
         reply["id"] = request.get("id") if isinstance(request, dict) else None
         try:
