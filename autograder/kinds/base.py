@@ -16,7 +16,7 @@ from autograder.checks import CheckFailed, Tolerance, as_array, fmt_shape
 from autograder.references import torch_reference
 from autograder.results import Cause
 from autograder.sandbox import Session, StudentError
-from autograder.spec import CheckSpec, eval_expr, sample_dims, shape_of
+from autograder.spec import CheckSpec, eval_expr, param_shapes, sample_dims, shape_of
 from autograder.wire import Handle
 
 CheckFn = Callable[["Context"], None]
@@ -107,8 +107,12 @@ class Context:
 
     # -- building blocks ------------------------------------------------------------
     def new(self, dims: dict[str, Any]) -> Handle:
+        """A fresh instance: ``init`` positional and ``init_kwargs`` keyword arguments, each
+        a name of the dims (an int, a pair, a string, a boolean) or a literal value."""
         args = [dims[a] if isinstance(a, str) else a for a in self.p.init]
-        return self.session.new(self.name, *args)
+        kwargs = {k: dims[v] if isinstance(v, str) else v
+                  for k, v in getattr(self.p, "init_kwargs", {}).items()}
+        return self.session.new(self.name, *args, **kwargs)
 
     def make_input(self, rng: np.random.Generator, dims: dict[str, Any],
                    dtype: Any = np.float64) -> np.ndarray:
@@ -121,8 +125,8 @@ class Context:
         return None if kind is None else make_array(kind, x.shape, rng).astype(x.dtype)
 
     def make_params(self, rng: np.random.Generator, dims: dict[str, Any]) -> dict[str, np.ndarray]:
-        return {name: rng.standard_normal(shape_of(shape, dims))
-                for name, shape in self.p.params.items()}
+        return {name: rng.standard_normal(shape)
+                for name, shape in param_shapes(self.p.params, dims).items()}
 
     def reference(self, x, params, dims, target=None, grad_output=None, grads=False,
                   expr: str | None = None) -> dict[str, np.ndarray]:
