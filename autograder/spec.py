@@ -253,8 +253,10 @@ def load_assignment(name_or_path: str | Path = "modules", *,
     """Load and validate an assignment; ``check_references`` also evaluates each check's
     reference expression on a sample input (needs PyTorch; skipped where it is missing)."""
     raw = _read(name_or_path)
-    path, tables = raw.path, raw.tables
-    meta = tables.get("assignment", {})
+    path, meta = raw.path, raw.tables.get("assignment", {})
+    # The merged spec stands alone (a student bundle's assignment.toml is written from it).
+    tables = {**raw.tables, "components": [c for c, _ in raw.components],
+              "assignment": {k: v for k, v in meta.items() if k not in ("extends", "drop")}}
     components = tuple(_component(c, source) for c, source in raw.components)
     solution = meta.get("solution")
     assignment = Assignment(

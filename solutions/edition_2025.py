@@ -349,7 +349,7 @@ class Conv2d(Module):
         if self.bias is not None:
             if self.gradBias is None or self.gradBias.shape != self.bias.shape or \
                     self.gradBias.dtype != self.bias.dtype:
-                self.gradBias = np.zeros_like(self.bias)
+                self.gradBias = np.zeros(self.bias.shape, self.bias.dtype)
             self.gradBias[...] = gradOutput.sum(axis=(0, 2, 3))
         # END SOLUTION
 
