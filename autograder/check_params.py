@@ -301,10 +301,14 @@ def _table(cls: type) -> list[str]:
 
 def render_schema() -> str:
     """A JSON Schema (draft 2020-12) of assignment.toml, for editors: completion and checks."""
-    params: dict[str, Any] = {}
+    options: dict[str, list[dict[str, Any]]] = {}
     for cls in KIND_PARAMS.values():
         for f in dataclasses.fields(cls):
-            params.setdefault(f.name, _field_schema(cls, f))
+            schema = _field_schema(cls, f)
+            if schema not in options.setdefault(f.name, []):
+                options[f.name].append(schema)  # a name two kinds type differently: either
+    params = {name: found[0] if len(found) == 1 else {"anyOf": found}
+              for name, found in options.items()}
     check = {"type": "object", "required": ["kind"], "additionalProperties": False,
              "properties": {"kind": {"enum": sorted(KIND_PARAMS)},
                             **{k: _schema(t) for k, t in CHECK_KEYS.items() if k != "kind"},
