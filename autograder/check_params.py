@@ -17,6 +17,11 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+# Formulas in a spec are the instructor's (trusted) code; the small builtins set keeps them
+# arithmetic, and __import__ is there because NumPy imports lazily inside some calls.
+SPEC_GLOBALS = {"__builtins__": {"__import__": __import__, "abs": abs, "min": min, "max": max,
+                                 "float": float, "int": int, "len": len, "range": range}}
+
 # Keys of a check that are about the check itself, not parameters of its kind.
 CHECK_KEYS: dict[str, type] = {"kind": str, "name": str, "points": float, "visibility": str,
                                "trials": int}
