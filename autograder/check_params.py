@@ -17,6 +17,11 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+# Formulas in a spec are the instructor's (trusted) code; the small builtins set keeps them
+# arithmetic, and __import__ is there because NumPy imports lazily inside some calls.
+SPEC_GLOBALS = {"__builtins__": {"__import__": __import__, "abs": abs, "min": min, "max": max,
+                                 "float": float, "int": int, "len": len, "range": range}}
+
 # Keys of a check that are about the check itself, not parameters of its kind.
 CHECK_KEYS: dict[str, type] = {"kind": str, "name": str, "points": float, "visibility": str,
                                "trials": int}
@@ -31,6 +36,56 @@ def param(default: Any, help: str) -> Any:  # noqa: A002 - the field's help text
         return field(default_factory=lambda: type(default)(default), metadata={"help": help})
     return field(default=default, metadata={"help": help})
 
+
+@dataclass(frozen=True)
+class AssignmentKeys:
+    """The `[assignment]` table. With `extends`, every key but `name`, `title`, `aliases`
+    and `solution` is inherited from the base assignment unless given here."""
+
+    name: str | None = param(None, "the assignment's name (CLI `--assignment`); unset: its "
+                                   "directory's name")
+    title: str | None = param(None, "a human title; unset: the name")
+    aliases: list[str] = param([], "other names `--assignment` accepts (`[\"classic\"]`)")
+    solution: str | None = param(None, "the reference solution, relative to the repository")
+    seed: int = param(0, "seeds every check's random sizes and data")
+    check_timeout: float = param(20.0, "seconds for one check (all its trials)")
+    load_timeout: float = param(30.0, "seconds to execute the submission's top-level code")
+    forbidden_imports: list[str] = param([], "modules a submission may not import")
+    packages: list[str] = param(
+        [], "extra distributions student code may import (the course's libraries, e.g. "
+            "`scikit-image`); a note says when one is not installed where the grader runs")
+    shims: list[dict[str, str]] = param(
+        [], "APIs removed since the course was written, put back for student code: "
+            "`{ api = \"skimage.util.pad\", replacement = \"numpy.pad\", note = \"...\" }`; "
+            "the note is shown when a submission uses it")
+    extends: str | None = param(
+        None, "the name of an assignment this one extends: its tolerances, `[reference]` "
+              "code, `[mnist]` table, `[assignment]` keys and components are inherited; a "
+              "component defined here replaces the base's of the same name, new ones are added")
+    drop: list[str] = param([], "with `extends`: base components this assignment does not have")
+
+
+@dataclass(frozen=True)
+class MnistKeys:
+    """The `[mnist]` table: the end-to-end check (with `extends`, each key given here replaces
+    the base's)."""
+
+    points: float = param(0.0, "points for reaching the threshold")
+    threshold: float = param(0.97, "test accuracy needed")
+    time_budget: float = param(120.0, "seconds of training at most")
+    epochs: int = param(1, "epochs of training")
+    batch_size: int = param(128, "minibatch size")
+    seed: int = param(0, "seeds the initialisation and the batch order")
+    container: str = param("Sequential", "the container component")
+    input_shape: list[int] | None = param(None, "each image's shape, e.g. `[1, 28, 28]`; unset: "
+                                                "784 features")
+    layers: list[list[Any]] = param([], "`[name, *positional arguments]` of each layer, in order")
+    criterion: str | None = param(None, "the criterion component")
+    optimizer: str | None = param(
+        None, "the optimizer component, or `\"grader:adam\"`: the grader's own Adam "
+              "(autograder/worker/train.py), for an edition whose students write no graded "
+              "optimizer")
+    optimizer_config: dict[str, float] = param({}, "the optimizer's config")
 
 
 @dataclass(frozen=True)
@@ -70,8 +125,14 @@ class LayerParams(InputParams):
 
     init: list[str | int] = param(
         [], "constructor arguments, as names of `dims` or literal values")
-    params: dict[str, list[str | int]] = param(
-        {}, "parameter attributes and their shapes; set to random values before each check")
+    init_kwargs: dict[str, str | int | float | bool] = param(
+        {}, "constructor keyword arguments: `{ stride = \"stride\" }`, each a name of `dims` "
+            "(whose value may be an int, a pair, a string or a boolean) or a literal number "
+            "or boolean")
+    params: dict[str, list[str | int] | dict[str, Any]] = param(
+        {}, "parameter attributes and their shapes, set to random values before each check; "
+            "`{ shape = [...], when = \"expr\" }`: only when the expression over the dims is "
+            "true (`bias = { shape = [\"c_out\"], when = \"has_bias\" }`)")
     grads: dict[str, str] = param(
         {}, "each parameter's gradient attribute (`W = \"gradW\"`)")
     reference: str | None = param(
@@ -223,25 +284,96 @@ def build(kind: str, values: dict[str, Any]) -> CheckParams:
 
 
 def render_reference() -> str:
-    """Markdown: every check kind's parameters (name, type, default, help)."""
+    """Markdown: the tables' keys and every check kind's parameters (name, type, default,
+    help)."""
     lines = ["# Check parameters (reference)", "",
              "Generated from `autograder/check_params.py` by "
-             "`python -m autograder.check_params > docs/spec_reference.md`; do not edit.", "",
-             "A check in `assignment.toml` takes `kind`, `name`, `points`, `trials` and "
-             "`visibility`, plus the parameters of its kind below. A component's other keys "
-             "are shared by its checks (a check may override them); each must be a parameter "
-             "of at least one of the component's check kinds.", ""]
+             "`python -m autograder.check_params > docs/spec_reference.md`; do not edit. "
+             "A JSON Schema of the same keys: docs/assignment.schema.json "
+             "(`python -m autograder.check_params --schema`).", ""]
+    for title, cls in (("`[assignment]`", AssignmentKeys), ("`[mnist]`", MnistKeys)):
+        lines += [f"## {title}", "", cls.__doc__ or "", "", *_table(cls)]
+    lines += ["## Check kinds", "",
+              "A check in `assignment.toml` takes `kind`, `name`, `points`, `trials` and "
+              "`visibility`, plus the parameters of its kind below. A component's other keys "
+              "are shared by its checks (a check may override them); each must be a parameter "
+              "of at least one of the component's check kinds.", ""]
     families: dict[type[CheckParams], list[str]] = {}
     for kind, cls in KIND_PARAMS.items():
         families.setdefault(cls, []).append(kind)
     for cls, kinds in families.items():
-        lines += [f"## {', '.join(f'`{k}`' for k in kinds)}", "", cls.__doc__ or "", "",
-                  "| parameter | type | default | help |", "| --- | --- | --- | --- |"]
-        for f in dataclasses.fields(cls):
-            kind = str(f.type).replace("|", "\\|")  # a bar would end the table cell
-            lines.append(f"| `{f.name}` | `{kind}` | {_default(f)} | {f.metadata['help']} |")
-        lines.append("")
+        lines += [f"### {', '.join(f'`{k}`' for k in kinds)}", "", cls.__doc__ or "", "",
+                  *_table(cls)]
     return "\n".join(lines)
+
+
+def _table(cls: type) -> list[str]:
+    rows = ["| parameter | type | default | help |", "| --- | --- | --- | --- |"]
+    for f in dataclasses.fields(cls):
+        kind = str(f.type).replace("|", "\\|")  # a bar would end the table cell
+        rows.append(f"| `{f.name}` | `{kind}` | {_default(f)} | {f.metadata['help']} |")
+    return [*rows, ""]
+
+
+def render_schema() -> str:
+    """A JSON Schema (draft 2020-12) of assignment.toml, for editors: completion and checks."""
+    options: dict[str, list[dict[str, Any]]] = {}
+    for cls in KIND_PARAMS.values():
+        for f in dataclasses.fields(cls):
+            schema = _field_schema(cls, f)
+            if schema not in options.setdefault(f.name, []):
+                options[f.name].append(schema)  # a name two kinds type differently: either
+    params = {name: found[0] if len(found) == 1 else {"anyOf": found}
+              for name, found in options.items()}
+    check = {"type": "object", "required": ["kind"], "additionalProperties": False,
+             "properties": {"kind": {"enum": sorted(KIND_PARAMS)},
+                            **{k: _schema(t) for k, t in CHECK_KEYS.items() if k != "kind"},
+                            "visibility": {"enum": ["public", "hidden"]}, **params}}
+    component = {"type": "object", "required": ["name", "kind"], "additionalProperties": False,
+                 "properties": {"name": {"type": "string"}, "kind": {"type": "string"},
+                                "aliases": {"type": "array", "items": {"type": "string"}},
+                                "checks": {"type": "array", "items": check}, **params}}
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "nngrade assignment.toml",
+        "description": "Generated from autograder/check_params.py; do not edit.",
+        "type": "object", "additionalProperties": False,
+        "properties": {
+            "assignment": _object(AssignmentKeys), "mnist": _object(MnistKeys),
+            "tolerance": {"type": "object", "additionalProperties": {
+                "type": "object", "additionalProperties": False,
+                "properties": {"rtol": {"type": "number"}, "atol": {"type": "number"}}}},
+            "reference": {"type": "object", "additionalProperties": False,
+                          "properties": {"code": {"type": "string", "description":
+                                                  "Python helpers for reference expressions"}}},
+            "components": {"type": "array", "items": component},
+        },
+    }
+    return json.dumps(schema, indent=1) + "\n"
+
+
+def _object(cls: type) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": False, "description": cls.__doc__,
+            "properties": {f.name: _field_schema(cls, f) for f in dataclasses.fields(cls)}}
+
+
+def _field_schema(cls: type, f: dataclasses.Field) -> dict[str, Any]:
+    return {**_schema(typing.get_type_hints(cls)[f.name]), "description": f.metadata["help"]}
+
+
+def _schema(hint: Any) -> dict[str, Any]:
+    """The JSON Schema of a parameter's type (TOML has no null: None is left out)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):
+        options = [_schema(a) for a in args if a is not type(None)]
+        return options[0] if len(options) == 1 else {"anyOf": options}
+    if origin is list:
+        return {"type": "array", **({"items": _schema(args[0])} if args else {})}
+    if origin is dict:
+        return {"type": "object", **({"additionalProperties": _schema(args[1])} if args else {})}
+    simple = {str: "string", int: "integer", float: "number", bool: "boolean",
+              list: "array", dict: "object"}
+    return {"type": simple[hint]} if hint in simple else {}
 
 
 def _default(f: dataclasses.Field) -> str:
@@ -250,4 +382,6 @@ def _default(f: dataclasses.Field) -> str:
 
 
 if __name__ == "__main__":
-    print(render_reference(), end="")
+    import sys
+
+    print(render_schema() if "--schema" in sys.argv[1:] else render_reference(), end="")

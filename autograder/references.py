@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from autograder.check_params import SPEC_GLOBALS
 from autograder.refcache import cached
-from autograder.spec import SPEC_GLOBALS
 
 
 @functools.lru_cache(maxsize=1)

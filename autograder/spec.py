@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import difflib
+import functools
 import json
 import math
 import re
 import tomllib
+import typing
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +22,10 @@ from autograder.check_params import (
     CHECK_KEYS,
     COMPONENT_KEYS,
     KIND_PARAMS,
+    SPEC_GLOBALS,
+    AssignmentKeys,
     CheckParams,
+    MnistKeys,
     build,
     declared,
     type_error,
@@ -27,10 +34,7 @@ from autograder.check_params import (
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS_DIR = REPO_ROOT / "assignments"
-# Formulas in a spec are the instructor's (trusted) code; the small builtins set keeps them
-# arithmetic, and __import__ is there because NumPy imports lazily inside some calls.
-SPEC_GLOBALS = {"__builtins__": {"__import__": __import__, "abs": abs, "min": min, "max": max,
-                                 "float": float, "int": int, "len": len, "range": range}}
+
 
 
 class SpecError(Exception):
@@ -99,7 +103,9 @@ class Assignment:
     reference_code: str = ""  # [reference] code: helpers for reference expressions
     packages: tuple[str, ...] = ()  # extra distributions student code may import
     shims: tuple[Shim, ...] = ()  # removed APIs put back for student code
-    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)  # merged with any base
+    aliases: tuple[str, ...] = ()  # other names of the assignment ("classic")
+    extends: str | None = None  # the assignment this one extends
 
     def component(self, name: str) -> Component:
         for comp in self.components:
@@ -111,7 +117,7 @@ class Assignment:
         """``cfg`` (a network for ``train_and_predict``: container, layers, criterion,
         optimizer) with each component name replaced by the one the submission defines
         (``SoftMax`` may be ``Softmax``), and the names it does not define at all."""
-        rename = {}
+        rename = {cfg["optimizer"]: cfg["optimizer"]}  # a grader optimizer stays as it is
         for name in network_names(cfg):
             try:
                 candidates = self.component(name).names
@@ -150,40 +156,124 @@ class Assignment:
 
 
 def find_assignment(name_or_path: str | Path) -> Path:
-    """An assignment is a TOML path, a directory holding assignment.toml, or a name: in the
-    repository's assignments/, else the assignment.toml of a student bundle in the current
-    directory (written by `nngrade release`) when its name matches."""
+    """An assignment is a TOML path, a directory holding assignment.toml, or a name (or an
+    alias, ``[assignment] aliases``): in the repository's assignments/, else the
+    assignment.toml of a student bundle in the current directory (written by
+    `nngrade release`) when its name matches."""
     candidates = [Path(name_or_path), Path(name_or_path) / "assignment.toml",
                   ASSIGNMENTS_DIR / str(name_or_path) / "assignment.toml"]
     for path in candidates:
         if path.is_file():
             return path.resolve()
+    for path in sorted(ASSIGNMENTS_DIR.glob("*/assignment.toml")):
+        if str(name_or_path) in _declared_names(path):
+            return path.resolve()
     local = Path("assignment.toml")
-    if local.is_file() and _declared_name(local) == str(name_or_path):
+    if local.is_file() and str(name_or_path) in _declared_names(local)[:1]:
         return local.resolve()
     known = sorted(p.parent.name for p in ASSIGNMENTS_DIR.glob("*/assignment.toml"))
-    raise SpecError(f"unknown assignment {str(name_or_path)!r} (known: {', '.join(known)})")
+    raise SpecError(f"unknown assignment {str(name_or_path)!r}{_suggest(str(name_or_path), known)}")
 
 
-def _declared_name(path: Path) -> str | None:
+def _declared_names(path: Path) -> list[str]:
+    """The name and the aliases an assignment.toml declares."""
     try:
-        return tomllib.loads(path.read_text()).get("assignment", {}).get("name")
+        meta = tomllib.loads(path.read_text()).get("assignment", {})
     except (OSError, tomllib.TOMLDecodeError):
-        return None
+        return []
+    return [n for n in [meta.get("name"), *meta.get("aliases", [])] if isinstance(n, str)]
 
 
-def load_assignment(name_or_path: str | Path = "modules") -> Assignment:
+# Keys an extending assignment does not inherit: they say which assignment this is.
+OWN_KEYS = ("name", "title", "aliases", "solution", "extends", "drop")
+
+
+@dataclass
+class _Raw:
+    """An assignment.toml merged with the assignments it extends; components keep the file
+    they come from, so that an error points at the right file and line."""
+
+    path: Path
+    tables: dict[str, Any]
+    components: list[tuple[dict[str, Any], _Source]]
+
+
+def _read(name_or_path: str | Path, seen: tuple[Path, ...] = ()) -> _Raw:
     path = find_assignment(name_or_path)
+    if path in seen:
+        raise SpecError(f"{path}: extends itself (through {', '.join(map(str, seen))})")
     text = path.read_text()
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: invalid TOML: {exc}") from None
-    meta = raw.get("assignment", {})
     source = _Source(path, text.splitlines())
-    components = tuple(_component(c, source) for c in raw.get("components", []))
+    _validate_tables(raw, source)
+    own = [(c, source) for c in raw.get("components", [])]
+    meta = raw.get("assignment", {})
+    if "extends" not in meta:
+        return _Raw(path, raw, own)
+    base = _read(meta["extends"], (*seen, path))
+    return _Raw(path, _merged_tables(base.tables, raw),
+                _merged_components(base.components, own, meta.get("drop", []), source))
+
+
+def _merged_tables(base: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    meta = {k: v for k, v in base.get("assignment", {}).items() if k not in OWN_KEYS}
+    code = "\n\n".join(c for c in (base.get("reference", {}).get("code", ""),
+                                   raw.get("reference", {}).get("code", "")) if c)
+    tables = {"assignment": {**meta, **raw.get("assignment", {})},
+              "tolerance": {**base.get("tolerance", {}), **raw.get("tolerance", {})},
+              "reference": {"code": code}}
+    if "mnist" in base or "mnist" in raw:
+        tables["mnist"] = {**base.get("mnist", {}), **raw.get("mnist", {})}
+    return tables
+
+
+def _merged_components(base: list[tuple[dict, _Source]], own: list[tuple[dict, _Source]],
+                       drop: list[str], source: _Source) -> list[tuple[dict, _Source]]:
+    """The base's components minus ``drop``; one defined here replaces the base's of the same
+    name in place, a new one is added at the end."""
+    names = [c.get("name") for c, _ in base]
+    for name in drop:
+        if name not in names:
+            raise SpecError(f"{source.where_top('drop')}: [assignment] drop: no component "
+                            f"{name!r} in the base assignment{_suggest(name, names)}")
+    mine = {c.get("name"): (c, s) for c, s in own}
+    merged = [mine.pop(c.get("name"), (c, s)) for c, s in base if c.get("name") not in drop]
+    redefined = [entry for entry in own if entry[0].get("name") in mine]
+    return merged + redefined
+
+
+def _validate_tables(raw: dict[str, Any], source: _Source) -> None:
+    """The top-level tables and the [assignment] and [mnist] keys are known and typed."""
+    tables = {"assignment", "tolerance", "mnist", "reference", "components"}
+    for key in raw:
+        if key not in tables:
+            raise SpecError(f"{source.where_top(key)}: unknown table {key!r}"
+                            f"{_suggest(key, tables)}")
+    for table, cls in (("assignment", AssignmentKeys), ("mnist", MnistKeys)):
+        hints = typing.get_type_hints(cls)
+        for key, value in raw.get(table, {}).items():
+            if key not in hints:
+                raise SpecError(f"{source.where_top(key)}: [{table}]: unknown key {key!r}"
+                                f"{_suggest(key, hints)}")
+            if problem := type_error(value, hints[key]):
+                raise SpecError(f"{source.where_top(key)}: [{table}] key {key!r}: {problem}")
+
+
+def load_assignment(name_or_path: str | Path = "modules", *,
+                    check_references: bool = True) -> Assignment:
+    """Load and validate an assignment; ``check_references`` also evaluates each check's
+    reference expression on a sample input (needs PyTorch; skipped where it is missing)."""
+    raw = _read(name_or_path)
+    path, meta = raw.path, raw.tables.get("assignment", {})
+    # The merged spec stands alone (a student bundle's assignment.toml is written from it).
+    tables = {**raw.tables, "components": [c for c, _ in raw.components],
+              "assignment": {k: v for k, v in meta.items() if k not in ("extends", "drop")}}
+    components = tuple(_component(c, source) for c, source in raw.components)
     solution = meta.get("solution")
-    return Assignment(
+    assignment = Assignment(
         name=meta.get("name", path.parent.name),
         title=meta.get("title", path.parent.name),
         path=path,
@@ -191,15 +281,21 @@ def load_assignment(name_or_path: str | Path = "modules") -> Assignment:
         check_timeout=float(meta.get("check_timeout", 20.0)),
         load_timeout=float(meta.get("load_timeout", 30.0)),
         forbidden_imports=tuple(meta.get("forbidden_imports", [])),
-        tolerance=raw.get("tolerance", {}),
+        tolerance=tables.get("tolerance", {}),
         components=components,
-        mnist=raw.get("mnist"),
+        mnist=tables.get("mnist"),
         solution=(REPO_ROOT / solution) if solution else None,
-        reference_code=raw.get("reference", {}).get("code", ""),
+        reference_code=tables.get("reference", {}).get("code", ""),
         packages=tuple(meta.get("packages", [])),
         shims=tuple(_shim(s) for s in meta.get("shims", [])),
-        raw=raw,
+        raw=tables,
+        aliases=tuple(meta.get("aliases", [])),
+        extends=meta.get("extends"),
     )
+    if check_references:
+        sources = {c.name: s for c, (_, s) in zip(components, raw.components, strict=True)}
+        check_reference_expressions(assignment, sources)
+    return assignment
 
 
 def _shim(raw: dict[str, Any]) -> Shim:
@@ -227,6 +323,7 @@ def _component(raw: dict[str, Any], source: _Source) -> Component:
             if problem := type_error(value, type_of(check["kind"], key)):
                 where = check if key in check else None
                 raise source.error(name, where, key, f"key {key!r}: {problem}")
+        _validate_dim_names(params, check, name, source)
         specs.append(CheckSpec(
             component=name,
             name=check.get("name", check["kind"]),
@@ -258,6 +355,26 @@ def _validate_check(check: dict[str, Any], component: str, source: _Source) -> N
     if check.get("visibility", "public") not in ("public", "hidden"):
         raise source.error(component, check, "visibility",
                            "visibility must be \"public\" or \"hidden\"")
+
+
+def _validate_dim_names(params: dict[str, Any], check: dict[str, Any], component: str,
+                        source: _Source) -> None:
+    """Every size a shape or a constructor argument names is defined by ``dims``."""
+    defined = {*params.get("dims", {}), *params.get("edge_dims", {})}
+    used: list[tuple[str, Any]] = [("input", params.get("input") or []),
+                                   ("init", params.get("init", [])),
+                                   ("init_kwargs", list(params.get("init_kwargs", {}).values()))]
+    for key in ("params", "state"):
+        rules = params.get(key, {})
+        for rule in rules.values() if isinstance(rules, dict) else []:
+            used.append((key, rule.get("shape", []) if isinstance(rule, dict) else rule))
+    for key, names in used:
+        for dim in names:
+            if isinstance(dim, str) and dim not in defined:
+                where = check if key in check else None
+                raise source.error(component, where, key,
+                                   f"{key}: dimension {dim!r} is not defined by dims"
+                                   f"{_suggest(dim, defined or ['(no dims)'])}")
 
 
 def _validate_component_keys(raw: dict[str, Any], kinds: set[str], source: _Source) -> None:
@@ -302,6 +419,19 @@ class _Source:
             where += f", check {json.dumps(check.get('name', check.get('kind')))}"
         return SpecError(f"{self._shown_path()}:{self.line_of(component, check, key)}: "
                          f"{where}: {message}")
+
+    def line_has(self, component: str, check: dict[str, Any], key: str) -> bool:
+        """Whether the check's own line (found by its name) sets ``key``."""
+        start, end = self._block(component)
+        marker = json.dumps(check.get("name", ""))
+        pattern = re.compile(rf"(^|[{{,\s]){re.escape(key)}\s*=")
+        return any(marker in line and pattern.search(line) for line in self.lines[start:end])
+
+    def where_top(self, key: str) -> str:
+        """``file:line`` of the first line that sets ``key`` (or opens the table ``key``)."""
+        pattern = re.compile(rf"^\s*(\[{re.escape(key)}\]|{re.escape(key)}\s*=)")
+        line = next((i for i, text in enumerate(self.lines) if pattern.search(text)), 0)
+        return f"{self._shown_path()}:{line + 1}"
 
     def line_of(self, component: str, check: dict[str, Any] | None, key: str) -> int:
         """1-based line of ``key`` in the component's block (in the check's line if given)."""
@@ -348,12 +478,26 @@ def sample_dims(spec: dict[str, Any], rng: np.random.Generator, trial: int) -> d
             lo, hi = rule
             dims[name] = int(rng.integers(lo, hi + 1))
         elif isinstance(rule, dict) and "cycle" in rule:
-            dims[name] = rule["cycle"][trial % len(rule["cycle"])]
+            value = rule["cycle"][trial % len(rule["cycle"])]
+            dims[name] = tuple(value) if isinstance(value, list) else value  # a pair
         elif isinstance(rule, list):
             dims[name] = float(rng.uniform(*rule))
         else:
             dims[name] = rule
     return dims
+
+
+def param_shapes(params: dict[str, Any], dims: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """The shape of each parameter the spec's ``params`` gives for these dims; a parameter
+    written ``{ shape = [...], when = "expr" }`` exists only where the expression holds."""
+    shapes = {}
+    for name, rule in params.items():
+        if isinstance(rule, dict):
+            if "when" in rule and not eval_expr(rule["when"], dims):
+                continue
+            rule = rule["shape"]
+        shapes[name] = shape_of(rule, dims)
+    return shapes
 
 
 def shape_of(names: list[Any], dims: dict[str, Any]) -> tuple[int, ...]:
@@ -365,8 +509,113 @@ def eval_expr(expr: str, dims: dict[str, Any]) -> Any:
     return eval(expr, dict(SPEC_GLOBALS), {**dims, "sqrt": math.sqrt})  # noqa: S307
 
 
+GRADER_PREFIX = "grader:"  # `optimizer = "grader:adam"`: the grader's own, not a component
+
+
 def network_names(cfg: dict[str, Any]) -> list[str]:
-    """The components a network configuration uses: container, layers, criterion, optimizer."""
+    """The components a network configuration uses: container, layers, criterion, optimizer
+    (unless the grader's own)."""
     layers = [layer[0] for layer in cfg["layers"]]
+    optimizer = [] if cfg["optimizer"].startswith(GRADER_PREFIX) else [cfg["optimizer"]]
     return list(dict.fromkeys([cfg.get("container", "Sequential"), *layers, cfg["criterion"],
-                               cfg["optimizer"]]))
+                               *optimizer]))
+
+# -- authoring check: every reference expression runs on sample inputs ---------------------
+#
+# A reference expression with a typo (``paddng``), a helper called wrongly or sizes that
+# PyTorch rejects (reflect padding wider than the image) would otherwise fail in the middle
+# of grading, as a zero for every student. Each check's trials are drawn exactly as grading
+# draws them and its ``reference`` is evaluated in PyTorch; the first failure stops the load
+# with the file, the line and, for a misspelt name, the closest name in scope.
+
+
+def check_reference_expressions(assignment: Assignment, sources: dict[str, _Source]) -> None:
+    """Raise SpecError at the first reference expression that fails on a sample input."""
+    try:
+        import torch  # noqa: F401 - only to know whether references can be evaluated
+    except ImportError:  # a student's environment without PyTorch: nothing to check against
+        return
+    _check_all(_Keyed(json.dumps(assignment.raw, sort_keys=True, default=str),
+                      (assignment, sources)))
+
+
+@dataclass(frozen=True)
+class _Keyed:
+    """Hashed and compared by ``key`` only: the same spec text is checked once per process."""
+
+    key: str
+    value: Any = field(compare=False)
+
+
+@functools.lru_cache(maxsize=16)
+def _check_all(keyed: _Keyed) -> None:
+    assignment, sources = keyed.value
+    for component in assignment.components:
+        for check in component.checks:
+            if getattr(check.params, "reference", None) and getattr(check.params, "input",
+                                                                   None):
+                _check_one(assignment, check, sources[component.name])
+
+
+def _check_one(assignment: Assignment, check: CheckSpec, source: _Source) -> None:
+    from autograder.checks.data import make_array  # the grader's own data, as in grading
+    from autograder.references import torch_reference  # PyTorch: only when checking
+
+    p = check.params
+    spec_dims = {**p.dims, **p.edge_dims}
+    for trial in range(check.trials):
+        name = f"{check.component}/{check.name}/{trial}".encode()
+        rng = np.random.default_rng([assignment.seed, zlib.crc32(name)])
+        try:
+            dims = sample_dims(spec_dims, rng, trial)
+        except Exception as exc:  # noqa: BLE001 - the instructor's expression, reported
+            raise _error(source, check, "dims", f"dims: {_what(exc, spec_dims)}") from None
+        params: dict[str, np.ndarray] = {}
+        try:
+            x = make_array(p.input_dist, tuple(_size(n, dims) for n in p.input), rng,
+                           p.input_scale, p.input_shift)
+            params = {k: rng.standard_normal(s) for k, s in param_shapes(getattr(p, "params", {}),
+                                                                  dims).items()}
+            kind = getattr(p, "target", None)
+            target = None if kind is None else make_array(kind, x.shape, rng)
+            state = {k: make_array(r.get("dist", "normal"), tuple(_size(n, dims)
+                                                                 for n in r["shape"]), rng)
+                     for k, r in getattr(p, "state", {}).items() if "shape" in r}
+            torch_reference(p.reference, x, {**state, **params}, dims, target,
+                            definitions=assignment.reference_code)
+        except Exception as exc:  # noqa: BLE001 - the instructor's expression, reported
+            scope = [*dims, *params, "x", "t", "torch", "F", "math", "np",
+                     *_helper_names(assignment.reference_code)]
+            raise _error(source, check, "reference",
+                         f"the reference expression fails on a sample input (sizes "
+                         f"{_shown(dims)}): {_what(exc, scope)}") from None
+
+
+def _size(name: Any, dims: dict[str, Any]) -> int:
+    return int(dims[name]) if isinstance(name, str) else int(name)
+
+
+def _what(exc: Exception, scope: Any) -> str:
+    text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    if isinstance(exc, NameError) and exc.name:
+        text += _suggest(exc.name, scope)
+    return text
+
+
+def _shown(dims: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in dims.items())
+
+
+@functools.lru_cache(maxsize=8)
+def _helper_names(code: str) -> tuple[str, ...]:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return ()
+    return tuple(n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)))
+
+
+def _error(source: _Source, check: CheckSpec, key: str, message: str) -> SpecError:
+    raw = {"name": check.name, "kind": check.kind}
+    in_check = source.line_has(check.component, raw, key)
+    return source.error(check.component, raw if in_check else None, key, message)

@@ -2,7 +2,8 @@
 
 A message is one frame: an 8-byte header (JSON length, blob length, both uint32 big-endian),
 the JSON text, then the raw bytes of every array it mentions, in order. Arrays appear in the
-JSON as ``{"$nd": [dtype, shape]}``; handles to objects that stay in the worker as ``{"$h": id}``.
+JSON as ``{"$nd": [dtype, shape]}``, tuples as ``{"$t": [...]}``; handles to objects that stay
+in the worker as ``{"$h": id}``.
 Only plain numeric dtypes cross: decoding never executes anything from the peer (no pickle,
 no ``np.load``), and every array it returns is a fresh, plain ``numpy.ndarray``.
 
@@ -75,8 +76,10 @@ def _encode(value: Any, blobs: list[bytes]) -> Any:
         return {"$h": value.ident}
     if isinstance(value, Opaque):
         return {"$obj": value.type_name}
-    if type(value) in (list, tuple):
+    if type(value) is list:
         return [_encode(v, blobs) for v in value]
+    if type(value) is tuple:  # a pair such as Conv2d's stride=(1, 2) stays a tuple
+        return {"$t": [_encode(v, blobs) for v in value]}
     if type(value) is dict and all(type(k) is str for k in value):
         return {"$d": {k: _encode(v, blobs) for k, v in value.items()}}
     return {"$obj": _describe(value)}
@@ -112,6 +115,8 @@ def _decode(node: Any, blob: memoryview, pos: list[int]) -> Any:
         return Opaque(str(node["$obj"])[:200])
     if "$f" in node:
         return float(node["$f"])
+    if "$t" in node and isinstance(node["$t"], list):
+        return tuple(_decode(v, blob, pos) for v in node["$t"])
     if "$d" in node and isinstance(node["$d"], dict):
         return {str(k): _decode(v, blob, pos) for k, v in node["$d"].items()}
     raise WireError(f"unknown node {sorted(node)[:5]!r}")

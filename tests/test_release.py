@@ -106,7 +106,7 @@ def test_student_module_keeps_the_api_and_no_solution(release):
 # --- the bundle ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["modules", "extended"])
+@pytest.mark.parametrize("name", ["modules", "extended", "edition-2025"])
 def test_committed_template_and_notebook_match_the_generator(name):
     release = build_release(load_assignment(name))
     stale = stale_committed(release)

@@ -134,3 +134,86 @@ def test_spec_reference_is_generated():
 def test_the_loader_does_not_import_the_check_kinds():
     code = "import sys, autograder.spec; assert 'autograder.kinds' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- the 2025-2026 edition: an assignment that extends another --------------------------
+
+EDITION = ASSIGNMENTS_DIR / "edition-2025" / "assignment.toml"
+CONV_DIMS = 'dims = { batch = [2, 3], c_in = [2, 3]'
+CONV_REFERENCE = 'reference = "conv(x, weight, bias if has_bias else None, stride,'
+
+
+def _edition_edited(tmp_path: Path, old: str, new: str) -> tuple[str, str]:
+    text = EDITION.read_text()
+    assert old in text
+    text = text.replace(old, new, 1)
+    path = tmp_path / "assignment.toml"
+    path.write_text(text)
+    with pytest.raises(SpecError) as info:
+        load_assignment(path)
+    return str(info.value), text
+
+
+def test_the_edition_unknown_key_names_the_line_and_the_fix(tmp_path):
+    message, text = _edition_edited(tmp_path, "init_kwargs = {", "init_kwarg = {")
+    assert _located(message) == _line(text, "init_kwarg = {")
+    assert "unknown key 'init_kwarg'" in message and "did you mean 'init_kwargs'" in message
+
+
+def test_the_edition_unknown_check_kind_names_the_line_and_the_fix(tmp_path):
+    old = '{ kind = "input_grad", name = "gradInput matches PyTorch (strides'
+    message, text = _edition_edited(tmp_path, old, old.replace("input_grad", "input_gard"))
+    assert _located(message) == _line(text, "input_gard")
+    assert "unknown check kind 'input_gard'" in message and "did you mean 'input_grad'" in message
+
+
+def test_an_undefined_dimension_names_the_line_and_the_closest_size(tmp_path):
+    old = 'input = ["batch", "c_in", "h", "w"]\n# The course assigns'
+    message, text = _edition_edited(tmp_path, old, old.replace('"c_in", "h"', '"c_inn", "h"'))
+    assert _located(message) == _line(text, '"c_inn"')
+    assert "dimension 'c_inn'" in message and "did you mean 'c_in'" in message
+
+
+def test_a_failing_reference_expression_names_the_line_and_the_closest_name(tmp_path):
+    message, text = _edition_edited(tmp_path, CONV_REFERENCE + " padding,",
+                                    CONV_REFERENCE + " paddng,")
+    assert _located(message) == _line(text, "paddng")
+    assert "fails on a sample input" in message and "did you mean 'padding'" in message
+
+
+def test_sizes_pytorch_rejects_are_caught_on_load(tmp_path):
+    """Reflect padding wider than the image: PyTorch raises, so grading would give everyone
+    zero for Conv2d."""
+    message, _ = _edition_edited(tmp_path, 'h = [5, 8], w = [5, 8] }', 'h = [1, 1], w = [5, 8] }')
+    assert "fails on a sample input" in message and "Conv2d" in message
+
+
+def test_drop_of_an_unknown_component_is_named(tmp_path):
+    message, _ = _edition_edited(tmp_path, '"MaxPool2d", "Flatten"]', '"MaxPool2D", "Flatten"]')
+    assert "drop" in message and "did you mean 'MaxPool2d'" in message
+
+
+def test_the_classic_has_an_alias_and_the_edition_inherits_from_it():
+    classic = load_assignment("classic")
+    assert classic.name == "modules" and classic.path == MODULES
+    edition = load_assignment("edition-2025")
+    assert edition.component("SoftMax") == classic.component("SoftMax")
+    assert edition.mnist["criterion"] == classic.mnist["criterion"]  # inherited
+    assert edition.mnist["optimizer"] == "grader:adam"  # overridden
+
+
+def test_json_schema_is_generated_and_both_assignments_validate():
+    import json
+    import tomllib
+
+    import jsonschema
+
+    from autograder.check_params import render_schema
+
+    path = REPO_ROOT / "docs" / "assignment.schema.json"
+    assert path.read_text() == render_schema(), "python -m autograder.check_params --schema"
+    schema = json.loads(path.read_text())
+    for spec in (MODULES, EDITION, ASSIGNMENTS_DIR / "extended" / "assignment.toml"):
+        jsonschema.validate(tomllib.loads(spec.read_text()), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"assignment": {"extend": "modules"}}, schema)

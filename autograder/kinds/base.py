@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 
 from autograder.checks import CheckFailed, Tolerance, as_array, fmt_shape
+from autograder.checks.data import make_array
 from autograder.references import torch_reference
 from autograder.results import Cause
 from autograder.sandbox import Session, StudentError
-from autograder.spec import CheckSpec, eval_expr, sample_dims, shape_of
+from autograder.spec import CheckSpec, eval_expr, param_shapes, sample_dims, shape_of
 from autograder.wire import Handle
 
 CheckFn = Callable[["Context"], None]
@@ -107,8 +108,12 @@ class Context:
 
     # -- building blocks ------------------------------------------------------------
     def new(self, dims: dict[str, Any]) -> Handle:
+        """A fresh instance: ``init`` positional and ``init_kwargs`` keyword arguments, each
+        a name of the dims (an int, a pair, a string, a boolean) or a literal value."""
         args = [dims[a] if isinstance(a, str) else a for a in self.p.init]
-        return self.session.new(self.name, *args)
+        kwargs = {k: dims[v] if isinstance(v, str) else v
+                  for k, v in getattr(self.p, "init_kwargs", {}).items()}
+        return self.session.new(self.name, *args, **kwargs)
 
     def make_input(self, rng: np.random.Generator, dims: dict[str, Any],
                    dtype: Any = np.float64) -> np.ndarray:
@@ -121,8 +126,8 @@ class Context:
         return None if kind is None else make_array(kind, x.shape, rng).astype(x.dtype)
 
     def make_params(self, rng: np.random.Generator, dims: dict[str, Any]) -> dict[str, np.ndarray]:
-        return {name: rng.standard_normal(shape_of(shape, dims))
-                for name, shape in self.p.params.items()}
+        return {name: rng.standard_normal(shape)
+                for name, shape in param_shapes(self.p.params, dims).items()}
 
     def reference(self, x, params, dims, target=None, grad_output=None, grads=False,
                   expr: str | None = None) -> dict[str, np.ndarray]:
@@ -164,39 +169,6 @@ class Context:
         parts = [f"input {fmt_shape(x.shape)} {x.dtype}"]
         parts += [f"{k} {fmt_shape(v.shape)}" for k, v in (params or {}).items()]
         return "for " + ", ".join(parts) + (f" ({extra})" if extra else "")
-
-
-def make_array(kind: str, shape: tuple[int, ...], rng: np.random.Generator,
-               scale: float = 1.0, shift: float = 0.0) -> np.ndarray:
-    """Random test data of a named distribution (see the spec's ``input_dist``)."""
-    if kind == "normal":
-        return rng.standard_normal(shape) * scale + shift
-    if kind == "nonzero":  # away from kinks (ReLU at 0) so that gradients are defined
-        x = rng.standard_normal(shape) * scale
-        return x + np.where(x >= 0, 0.05, -0.05) * scale
-    if kind in ("probs", "logprobs"):
-        z = rng.standard_normal(shape) * 2
-        logp = z - z.max(axis=1, keepdims=True)
-        logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
-        return logp if kind == "logprobs" else np.exp(logp)
-    if kind == "hard_probs":  # exact zeros and ones: log(0) must be clipped
-        return np.eye(shape[1])[rng.integers(0, shape[1], shape[0])]
-    if kind == "onehot":
-        return np.eye(shape[1])[rng.integers(0, shape[1], shape[0])]
-    if kind == "distinct":  # no two values closer than 1/size: max positions are unambiguous
-        n = int(np.prod(shape))
-        return (rng.permutation(n).reshape(shape) - n / 2) / max(n, 1) * 4 * scale
-    if kind == "positive":  # variances
-        return rng.uniform(0.5, 2.0, shape) * scale
-    if kind == "branches":  # every branch of a mask: exact zeros, ties, both signs, extremes
-        x = rng.standard_normal(shape) * scale
-        flat = x.reshape(-1)
-        flat[::4] = 0.0
-        flat[1::4] = np.where(rng.random(flat[1::4].shape) < 0.5, -1.0, 1.0) * scale
-        return x
-    if kind == "ties":
-        return rng.integers(0, 3, shape).astype(np.float64)
-    raise ValueError(f"unknown distribution {kind!r}")
 
 
 def call_array(ctx: Context, target: Handle, method: str, *args: Any,

@@ -14,7 +14,7 @@ import numpy as np
 from autograder.checks import Tolerance, as_array, assert_close, fmt_shape, require
 from autograder.kinds.base import Context, call_array, check_kind, layer_args, make_array
 from autograder.results import Cause
-from autograder.spec import eval_expr, shape_of
+from autograder.spec import eval_expr, param_shapes, shape_of
 from autograder.wire import Handle
 
 
@@ -357,10 +357,10 @@ def check_parameters(ctx: Context) -> None:
     for _trial, _rng, dims in ctx.trials():
         handle = ctx.new(dims)
         bound = eval_expr(ctx.f["init_bound"], dims) if "init_bound" in ctx.f else None
-        names = list(ctx.f["params"])
-        for name, shape in ctx.f["params"].items():
+        shapes = param_shapes(ctx.p.params, dims)
+        names = list(shapes)
+        for name, want in shapes.items():
             value = as_array(s.get(handle, name), name)
-            want = shape_of(shape, dims)
             require(value.shape == want, f"{name} has shape {fmt_shape(value.shape)}, expected "
                     f"{fmt_shape(want)} for init args {ctx.f.get('init')} = "
                     f"{[dims.get(a, a) for a in ctx.f.get('init', [])]}", Cause.PARAM_SHAPE)
@@ -368,7 +368,7 @@ def check_parameters(ctx: Context) -> None:
                 _check_uniform(name, value, bound)
         for name, grad_name in ctx.f.get("grads", {}).items():
             grad = as_array(s.get(handle, grad_name), grad_name)
-            require(grad.shape == shape_of(ctx.f["params"][name], dims),
+            require(grad.shape == shapes[name],
                     f"{grad_name} must have the shape of {name}", Cause.PARAM_SHAPE)
         for getter, attrs in (("getParameters", names),
                               ("getGradParameters", list(ctx.f.get("grads", {}).values()))):

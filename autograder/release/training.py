@@ -20,7 +20,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from autograder.compare import torch_layers
 from autograder.release.source import definitions, indent
-from autograder.spec import Assignment
+from autograder.spec import GRADER_PREFIX, Assignment
 
 GUARD = 'if __name__ == "__main__":  # skipped when the grader runs your notebook'
 QUICK_SIZES = (2000, 500)  # train and test images with NNGRADE_QUICK=1
@@ -75,6 +75,9 @@ def _canonical(assignment: Assignment, cfg: dict) -> dict[str, str]:
     names += [cfg.get("container", "Sequential"), cfg["criterion"], cfg["optimizer"]]
     out = {}
     for name in names:
+        if name.startswith(GRADER_PREFIX):  # "grader:adam": train.py's grader_adam
+            out[name] = name.replace(":", "_")
+            continue
         try:
             out[name] = assignment.component(name).name
         except KeyError:
@@ -152,7 +155,9 @@ def _numpy_functions(cfg: dict, names: dict[str, str]) -> str:
     adds = "\n".join(f"        net.add({_layer_call(names[layer[0]], layer[1:])})"
                      for layer in cfg["layers"])
     config = json.dumps(dict(cfg.get("optimizer_config", {})))
-    shared = _shared(WORKER, LOOP_NAMES, ["import math", "import time",
+    grader_optimizer = [names[cfg["optimizer"]]] if cfg["optimizer"].startswith(GRADER_PREFIX) \
+        else []
+    shared = _shared(WORKER, [*LOOP_NAMES, *grader_optimizer], ["import math", "import time",
                                           "from collections.abc import Callable",
                                           "from typing import Any"],
                      "The training loop the grader runs")

@@ -90,6 +90,7 @@ class Reference:
 
 MODULES = Reference("modules")
 EXTENDED = Reference("extended")
+EDITION = Reference("edition-2025")
 
 
 @functools.cache
