@@ -11,6 +11,7 @@ Values stay as TOML gives them (lists, dicts): the kinds see exactly what the sp
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import types
 import typing
@@ -239,7 +240,14 @@ def declared(kind: str) -> dict[str, dataclasses.Field]:
 
 
 def type_of(kind: str, name: str) -> Any:
-    return typing.get_type_hints(KIND_PARAMS[kind])[name]
+    return hints_of(KIND_PARAMS[kind])[name]
+
+
+@functools.cache
+def hints_of(cls: type) -> dict[str, Any]:
+    """``typing.get_type_hints(cls)``, resolved once: it re-parses every annotation string
+    on each call, which cost seconds per load when called per key."""
+    return typing.get_type_hints(cls)
 
 
 def type_error(value: Any, hint: Any) -> str | None:
@@ -358,7 +366,7 @@ def _object(cls: type) -> dict[str, Any]:
 
 
 def _field_schema(cls: type, f: dataclasses.Field) -> dict[str, Any]:
-    return {**_schema(typing.get_type_hints(cls)[f.name]), "description": f.metadata["help"]}
+    return {**_schema(hints_of(cls)[f.name]), "description": f.metadata["help"]}
 
 
 def _schema(hint: Any) -> dict[str, Any]:

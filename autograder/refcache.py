@@ -95,3 +95,22 @@ def cached(compute: Callable[[], Result], **inputs: Any) -> Result:
         result = compute()
         _write(path, result)
     return result
+
+
+def run_once(task: Callable[[], None], **inputs: Any) -> None:
+    """``task()``, unless it already succeeded for these exact inputs (a marker file in the
+    cache says so): e.g. validating a spec, which imports PyTorch, once per spec version."""
+    directory = cache_dir()
+    if directory is None:
+        task()
+        return
+    key = key_of(**inputs)
+    marker = directory / "done" / key
+    if marker.exists():
+        return
+    task()
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        marker.touch()
+    except OSError:
+        pass  # only costs speed

@@ -5,11 +5,11 @@ from __future__ import annotations
 import ast
 import difflib
 import functools
+import importlib.util
 import json
 import math
 import re
 import tomllib
-import typing
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder import solution_source
+from autograder import refcache, solution_source
 from autograder.check_params import (
     CHECK_KEYS,
     COMPONENT_KEYS,
@@ -28,6 +28,7 @@ from autograder.check_params import (
     MnistKeys,
     build,
     declared,
+    hints_of,
     type_error,
     type_of,
 )
@@ -253,7 +254,7 @@ def _validate_tables(raw: dict[str, Any], source: _Source) -> None:
             raise SpecError(f"{source.where_top(key)}: unknown table {key!r}"
                             f"{_suggest(key, tables)}")
     for table, cls in (("assignment", AssignmentKeys), ("mnist", MnistKeys)):
-        hints = typing.get_type_hints(cls)
+        hints = hints_of(cls)
         for key, value in raw.get(table, {}).items():
             if key not in hints:
                 raise SpecError(f"{source.where_top(key)}: [{table}]: unknown key {key!r}"
@@ -529,14 +530,22 @@ def network_names(cfg: dict[str, Any]) -> list[str]:
 # with the file, the line and, for a misspelt name, the closest name in scope.
 
 
+HERE = Path(__file__).resolve().parent
+# The code whose behaviour decides whether a reference expression passes on sample input.
+_CHECKING_CODE = ("spec.py", "check_params.py", "references.py", "checks/data.py")
+
+
 def check_reference_expressions(assignment: Assignment, sources: dict[str, _Source]) -> None:
-    """Raise SpecError at the first reference expression that fails on a sample input."""
-    try:
-        import torch  # noqa: F401 - only to know whether references can be evaluated
-    except ImportError:  # a student's environment without PyTorch: nothing to check against
+    """Raise SpecError at the first reference expression that fails on a sample input.
+
+    Done once per spec text, engine version and PyTorch version (a marker in the reference
+    cache), so that grading does not import PyTorch only to re-check an unchanged spec."""
+    if importlib.util.find_spec("torch") is None:  # a student's environment without PyTorch
         return
-    _check_all(_Keyed(json.dumps(assignment.raw, sort_keys=True, default=str),
-                      (assignment, sources)))
+    text = json.dumps(assignment.raw, sort_keys=True, default=str)
+    engine = [(HERE / f).read_text() for f in _CHECKING_CODE]
+    refcache.run_once(lambda: _check_all(_Keyed(text, (assignment, sources))),
+                      purpose="reference-expressions", spec=text, engine=engine)
 
 
 @dataclass(frozen=True)

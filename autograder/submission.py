@@ -17,8 +17,10 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
+if TYPE_CHECKING:
+    import nbformat
 
 MAX_BYTES = 5 * 1024 * 1024
 KINDS = {".py": "py", ".ipynb": "ipynb"}
@@ -143,6 +145,8 @@ def _read_notebook(path: Path, text: str) -> nbformat.NotebookNode:
         raise SubmissionError(f"{prefix}: not JSON ({e})") from e
     if not isinstance(raw, dict):
         raise SubmissionError(f"{prefix}: top-level JSON value is not an object")
+    import nbformat  # 0.1 s of imports, paid only for a notebook
+
     errors: dict[str, Exception] = {}
     try:
         nb = nbformat.reads(text, as_version=4, capture_validation_error=errors)

@@ -119,3 +119,46 @@ def spread(values: list[float], fmt: str = "{:.2f}") -> str:
 def verdict(value: float, target: float, smaller_is_better: bool = True) -> str:
     met = value <= target if smaller_is_better else value >= target
     return "meets target" if met else "MISSES target"
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                todo.extend(int(child) for child in task.read_text().split())
+            except OSError:  # the process ended meanwhile
+                pass
+    return found
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/statm").read_text().split()
+    except OSError:
+        return 0
+    return int(fields[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def run_with_peak_memory(args: list[str], cwd: Path = REPO,
+                         interval: float = 0.02) -> tuple[float, int, subprocess.CompletedProcess]:
+    """Run ``args``; return its wall seconds, the peak of the summed resident memory of the
+    process and all its descendants (sampled every ``interval`` s: a peak shorter than that
+    can be missed) and the completed process. Linux only."""
+    import tempfile
+    import time
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=err, text=True)
+        peak = 0
+        while child.poll() is None:
+            peak = max(peak, sum(_rss_bytes(p) for p in _descendants(child.pid)))
+            time.sleep(interval)
+        seconds = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(args, child.returncode, out.read(), err.read())
+    return seconds, peak, done

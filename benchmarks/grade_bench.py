@@ -1,10 +1,15 @@
-"""How long grading takes: the reference solution, and a slow-but-correct student Conv2d.
+"""How long grading takes and how much memory it needs: the reference solution, and a
+slow-but-correct student Conv2d.
 
-    .venv/bin/python benchmarks/grade_bench.py               # everything (about 3 minutes)
-    .venv/bin/python benchmarks/grade_bench.py --skip-mnist --repeats 1
+    .venv/bin/python benchmarks/grade_bench.py               # everything (a few minutes)
+    .venv/bin/python benchmarks/grade_bench.py --skip-mnist --skip-conv --repeats 5
 
-1. ``nngrade grade solutions/modules.py --no-mnist`` as a user runs it (new process, so the
-   interpreter start and imports count): target < 3 s. With the MNIST check: target < 20 s.
+1. ``nngrade grade <reference> --no-mnist`` as a user runs it (new process, so the
+   interpreter start and imports count): target <= 1.5 s. With the MNIST check: target
+   <= 6 s. For both, the peak resident memory of the whole process tree (grader and
+   workers, sampled every 20 ms): target <= 512 MiB, the smallest Gradescope container.
+   The reference cache is warm after the first run, as it is for every submission but a
+   class's first.
 2. The corpus variant ``conv_scipy_loops`` (Conv2d by scipy.signal in loops over batch and
    channels, as the course first suggests): the time of its Conv2d checks next to the
    reference's, against the per-check timeout and the submission budget.
@@ -15,16 +20,17 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import REPO, describe_machine, own_session, spread, verdict
+from common import REPO, describe_machine, own_session, run_with_peak_memory, spread, verdict
 
 SOLUTION = REPO / "solutions" / "modules.py"
 NNGRADE = [sys.executable, "-m", "autograder"]
+NO_MNIST_TARGET, MNIST_TARGET = 1.5, 6.0  # seconds, issue 17
+MEMORY_TARGET, MIB = 512, 2**20
 
 
 def _scipy_loops_submission(directory: Path) -> Path:
@@ -38,16 +44,19 @@ def _scipy_loops_submission(directory: Path) -> Path:
     return path
 
 
-def command_seconds(path: Path, mnist: bool, repeats: int) -> list[float]:
-    args = [*NNGRADE, "grade", str(path), *([] if mnist else ["--no-mnist"])]
-    times = []
+def command_runs(path: Path, assignment: str, mnist: bool,
+                 repeats: int) -> tuple[list[float], list[int]]:
+    """Wall seconds and peak process-tree memory (bytes) of ``repeats`` gradings."""
+    args = [*NNGRADE, "grade", str(path), "--assignment", assignment,
+            *([] if mnist else ["--no-mnist"])]
+    times, peaks = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
-        done = subprocess.run(args, cwd=REPO, capture_output=True, text=True)
-        times.append(time.perf_counter() - start)
+        seconds, peak, done = run_with_peak_memory(args)
         if done.returncode != 0 or "total" not in done.stdout:
             raise SystemExit(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return times
+        times.append(seconds)
+        peaks.append(peak)
+    return times, peaks
 
 
 def component_seconds(path: Path, name: str) -> tuple[float, float, float]:
@@ -90,32 +99,44 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-mnist", action="store_true")
     parser.add_argument("--cnn-batches", type=int, default=4)
+    parser.add_argument("--assignment", default="modules")
+    parser.add_argument("--skip-conv", action="store_true",
+                        help="only the reference's time and memory")
     args = parser.parse_args()
     own_session()
+    from autograder.sandbox import Limits
     from autograder.spec import load_assignment
 
     print(describe_machine())
-    assignment = load_assignment("modules")
-    no_mnist = command_seconds(SOLUTION, False, args.repeats)
-    print(f"\nnngrade grade solutions/modules.py --no-mnist: {spread(no_mnist)} s "
-          f"(target < 3 s: {verdict(min(no_mnist), 3.0)} at best, "
-          f"{verdict(sorted(no_mnist)[len(no_mnist) // 2], 3.0)} at the median)")
-    if not args.skip_mnist:
-        with_mnist = command_seconds(SOLUTION, True, max(1, args.repeats - 1))
-        print(f"nngrade grade solutions/modules.py (with MNIST): {spread(with_mnist)} s "
-              f"(target < 20 s: {verdict(sorted(with_mnist)[len(with_mnist) // 2], 20.0)})")
-
+    spec = load_assignment(args.assignment)
+    reference = Path(tempfile.mkdtemp()) / f"{spec.name}_reference.py"
+    reference.write_text(spec.solution_text())
+    runs = [("--no-mnist", False, args.repeats, NO_MNIST_TARGET)]
+    if not args.skip_mnist and spec.mnist:
+        runs.append(("with MNIST", True, max(1, args.repeats - 1), MNIST_TARGET))
+    command_runs(reference, args.assignment, False, 1)  # warms the reference cache
+    print()
+    for label, mnist, repeats, target in runs:
+        times, peaks = command_runs(reference, args.assignment, mnist, repeats)
+        mid = sorted(times)[len(times) // 2]
+        print(f"nngrade grade <{spec.name} reference> {label}: {spread(times)} s "
+              f"(target <= {target:g} s: {verdict(mid, target)} at the median, "
+              f"{verdict(min(times), target)} at best)")
+        print(f"  peak memory of grader + workers: {spread([p / MIB for p in peaks], '{:.0f}')}"
+              f" MiB (target <= {MEMORY_TARGET} MiB: {verdict(max(peaks) / MIB, MEMORY_TARGET)})")
+    if args.skip_conv:
+        return
     with tempfile.TemporaryDirectory() as tmp:
         loops = _scipy_loops_submission(Path(tmp))
-        loops_total = command_seconds(loops, False, 1)
+        loops_total, _ = command_runs(loops, "modules", False, 1)
         print(f"\nslow-but-correct Conv2d (corpus variant conv_scipy_loops):\n"
               f"  nngrade grade --no-mnist: {loops_total[0]:.1f} s")
         component_seconds(SOLUTION, "Flatten")  # imports PyTorch, as graders stay warm
         for label, path in (("reference", SOLUTION), ("scipy loops", loops)):
             seconds, score, max_score = component_seconds(path, "Conv2d")
             print(f"  Conv2d checks, {label}: {seconds:.2f} s, {score:g}/{max_score:g} points")
-        print(f"  budget: {assignment.check_timeout:g} s per check (all its trials), "
-              "900 s per submission (Limits.submission_timeout)")
+        print(f"  budget: {spec.check_timeout:g} s per check (all its trials), "
+              f"{Limits().submission_timeout:g} s per submission (Limits.submission_timeout)")
         ref_batch = cnn_batch_seconds(SOLUTION, args.cnn_batches)
         loop_batch = cnn_batch_seconds(loops, args.cnn_batches)
         print(f"  compare's CNN, one minibatch of 128: reference {1e3 * ref_batch:.0f} ms, "

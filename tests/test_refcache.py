@@ -54,3 +54,38 @@ def test_the_cache_can_be_switched_off(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     _linear(np.ones((2, 3)))
     assert not list(tmp_path.rglob("*.ref"))
+
+
+def test_run_once_runs_a_task_once_per_inputs_and_again_after_a_failure(cache):
+    runs: list[str] = []
+
+    def task(label: str, fail: bool = False):
+        def run() -> None:
+            runs.append(label)
+            if fail:
+                raise ValueError(label)
+        return run
+
+    refcache.run_once(task("a"), spec="one")
+    refcache.run_once(task("b"), spec="one")  # done already for these inputs
+    refcache.run_once(task("c"), spec="two")
+    with pytest.raises(ValueError):
+        refcache.run_once(task("d", fail=True), spec="three")
+    refcache.run_once(task("e"), spec="three")  # a failure leaves no marker
+    assert runs == ["a", "c", "d", "e"]
+
+
+def test_run_once_without_a_cache_always_runs(monkeypatch):
+    monkeypatch.setenv("NNGRADE_CACHE", "off")
+    runs: list[int] = []
+    for _ in range(2):
+        refcache.run_once(lambda: runs.append(1), spec="one")
+    assert runs == [1, 1]
+
+
+def test_an_unchanged_spec_is_validated_once_per_cache(cache, monkeypatch):
+    from autograder import spec
+
+    spec.load_assignment("modules")
+    monkeypatch.setattr(spec, "_check_all", lambda keyed: pytest.fail("validated again"))
+    spec.load_assignment("modules")
