@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -47,45 +48,73 @@ class Grader:
     check_timeout: float | None = None  # overrides the assignment's (tests, slow machines)
     load_timeout: float | None = None  # likewise, for each cell of top-level code
     parallel_mnist: bool = True  # train in a second worker during the checks (>= 2 cores)
+    parallel_checks: bool = True  # without MNIST: half of the checks in a second worker
     budget: float | None = None  # seconds for the whole submission (default: the limits')
 
     def grade(self, submission: Submission, only: list[str] | None = None) -> GradeResult:
         started = time.monotonic()
         with_mnist = self.mnist and bool(self.assignment.mnist) and \
             (only is None or "MNIST" in only)
+        selected = [c for c in self.assignment.components if only is None or c.name in only]
         # With two cores the network trains in a second worker while the first runs the
         # checks: the wall time is the training's, not the training's plus the checks'.
+        # Without training, the second core runs half of the checks instead.
         beside = with_mnist and self._can_train_beside()
+        groups = _halves(selected) if not with_mnist and len(selected) > 1 and \
+            self._can_split_checks() else [selected]
         hangs = Hangs()  # a method that hangs in one worker is not waited for again
-        with ThreadPoolExecutor(1, thread_name_prefix="nngrade-mnist") if beside \
-                else contextlib.nullcontext() as pool:
+        with ThreadPoolExecutor(1, thread_name_prefix="nngrade-second") \
+                if beside or len(groups) > 1 else contextlib.nullcontext() as pool:
             trained = pool.submit(self._train_mnist, submission, started, hangs) \
                 if beside else None
-            with self._session(submission, started, hangs) as session:
-                run = self._load(submission, session)
-                selected = [c for c in self.assignment.components
-                            if only is None or c.name in only]
-                components = CheckRunner(self, run).components(selected)
-                run.add_environment_notes()
-                if with_mnist and not beside:
-                    outcome = mnist_check.train_outcome(run)
-            if beside:  # waited for only once the checks' worker (and its user) is released
-                outcome = trained.result()
+            phases = _Phases(len(groups))
+            others = [pool.submit(self._check, submission, started, hangs, g, phases)
+                      for g in groups[1:]]
+            try:
+                first = self._check(submission, started, hangs, groups[0], phases,
+                                    train_after=with_mnist and not beside)
+            except threading.BrokenBarrierError:  # the other worker's failure is the news
+                for other in others:
+                    other.result()
+                raise
+            checked = [first] + [other.result() for other in others]
+            # waited for only once the checks' worker (and its user) is released
+            outcome = trained.result() if trained else first.outcome
+        order = {c.name: i for i, c in enumerate(selected)}
+        components = sorted((c for part in checked for c in part.components),
+                            key=lambda c: order[c.name])
+        notes = list(dict.fromkeys(n for part in checked for n in part.notes))
         if with_mnist:
             components.append(mnist_check.mnist_component(self.assignment.mnist, outcome,
                                                           components))
         return GradeResult(str(submission.path), self.assignment.name, components,
-                           run.notes, time.monotonic() - started, self.total_budget())
+                           notes, time.monotonic() - started, self.total_budget())
+
+    def _check(self, submission: Submission, started: float, hangs: Hangs,
+               components: list[Component], phases: _Phases, train_after: bool = False
+               ) -> _Checked:
+        """Grade ``components`` in a worker of their own (then train there, if asked)."""
+        with phases.guard(), self._session(submission, started, hangs) as session:
+            run = self._load(submission, session)
+            results = CheckRunner(self, run).components(components, phases.wait)
+            run.add_environment_notes()
+            outcome = mnist_check.train_outcome(run) if train_after else None
+        return _Checked(results, run.notes, outcome)
 
     def total_budget(self) -> float:
         """Seconds one submission may take, checks and MNIST training together."""
         return float(self.budget or self._limits().submission_timeout)
 
     def _can_train_beside(self) -> bool:
+        return self.parallel_mnist and self._two_workers()
+
+    def _can_split_checks(self) -> bool:
+        return self.parallel_checks and self._two_workers()
+
+    def _two_workers(self) -> bool:
         """Two workers at once need two cores and a pool of users (a single named worker
         user serves one worker at a time)."""
-        return self.parallel_mnist and (os.cpu_count() or 1) >= 2 and \
-            self._limits().user in ("auto", None)
+        return (os.cpu_count() or 1) >= 2 and self._limits().user in ("auto", None)
 
     @contextlib.contextmanager
     def _session(self, submission: Submission, started: float, hangs: Hangs,
@@ -142,13 +171,17 @@ class CheckRunner:
     grader: Grader
     run: LoadedSubmission
 
-    def components(self, comps: list[Component]) -> list[ComponentResult]:
+    def components(self, comps: list[Component],
+                   before_hidden: Callable[[], None] | None = None) -> list[ComponentResult]:
         """Grade components; every public check runs before any hidden one, so student code
-        cannot carry what it saw in a hidden check into a public check's visible message."""
+        cannot carry what it saw in a hidden check into a public check's visible message.
+        ``before_hidden`` runs between the two phases (waiting for another worker's)."""
         results = [ComponentResult(c.name, c.points) for c in comps]
         names = [self.run.resolve(c.names) for c in comps]
         checks: list[dict[int, CheckResult]] = [{} for _ in comps]
         for phase in ("public", "hidden"):
+            if phase == "hidden" and before_hidden is not None:
+                before_hidden()
             for comp, name, done in zip(comps, names, checks, strict=True):
                 if self.grader.progress and phase == "public":
                     self.grader.progress(comp.name)
@@ -207,6 +240,54 @@ class CheckRunner:
         finally:
             self.run.session.deadline = None
         return CheckResult(check.name, True, check.points, check.points, "", check.visibility)
+
+
+@dataclass
+class _Checked:
+    """What one worker's share of a submission's grading gave."""
+
+    components: list[ComponentResult]
+    notes: list[str]
+    outcome: mnist_check.Outcome | None = None
+
+
+class _Phases:
+    """Keeps the workers of one submission in step: no worker starts its hidden checks
+    before every worker has finished its public ones (a hidden input seen in one worker
+    could otherwise reach a public message of another through student code)."""
+
+    def __init__(self, parties: int):
+        self._barrier = threading.Barrier(parties) if parties > 1 else None
+
+    def wait(self) -> None:
+        if self._barrier is not None:
+            self._barrier.wait()
+
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        """A worker that fails releases the others instead of leaving them waiting."""
+        try:
+            yield
+        except BaseException:
+            if self._barrier is not None:
+                self._barrier.abort()
+            raise
+
+
+def _halves(components: list[Component]) -> list[list[Component]]:
+    """Two groups of about equal work (by number of check trials), each in spec order."""
+    groups: list[list[Component]] = [[], []]
+    loads = [0, 0]
+    for comp in sorted(components, key=_work, reverse=True):
+        i = loads.index(min(loads))
+        groups[i].append(comp)
+        loads[i] += _work(comp)
+    order = {c.name: i for i, c in enumerate(components)}
+    return [sorted(g, key=lambda c: order[c.name]) for g in groups if g]
+
+
+def _work(component: Component) -> int:
+    return sum(max(1, check.trials) for check in component.checks)
 
 
 def grader_failure(assignment: Assignment, submission: str, error: str,

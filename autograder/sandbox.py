@@ -372,15 +372,17 @@ class Worker:
     def _send(self, data: bytes, deadline: float) -> None:
         """Write a request without ever blocking: a worker that stops reading times out."""
         view, fd = memoryview(data), self.proc.stdin.fileno()
+        writable = True  # a request usually fits the pipe: write first, wait only when full
         while view:
-            writable, _ = self._wait([self.proc.stdin], deadline)
             if writable:
                 try:
                     view = view[os.write(fd, view[:1 << 20]):]
-                except BlockingIOError:
                     continue
+                except BlockingIOError:
+                    pass
                 except OSError:  # broken pipe: it died
                     raise self._died() from None
+            writable, _ = self._wait([self.proc.stdin], deadline)
 
     def _wait(self, writers: list, deadline: float) -> tuple[bool, bool]:
         """Wait for ``writers`` (or the reply pipe) to be ready, draining student output."""

@@ -250,3 +250,37 @@ def test_a_single_named_worker_user_trains_after_the_checks():
     assert not Grader(assignment, limits=Limits(user="nobody"))._can_train_beside()
     assert not Grader(assignment, parallel_mnist=False)._can_train_beside()
     assert Grader(assignment)._can_train_beside() == ((os.cpu_count() or 1) >= 2)
+
+
+@pytest.mark.parametrize("split", [True, False])
+def test_without_mnist_the_checks_are_split_over_two_workers_public_phase_first(
+        monkeypatch, split):
+    """Two workers share the checks (two cores); results keep the spec's order, and no
+    hidden check starts before every public check of both workers has ended."""
+    import autograder.grade as grade_module
+
+    started, phases = [], []
+
+    class CountingWorker(grade_module.Worker):
+        def start(self):
+            super().start()
+            started.append(self)
+
+    real_run_check = grade_module.CheckRunner.run_check
+
+    def recording(self, check, name):
+        phases.append(check.visibility)
+        return real_run_check(self, check, name)
+
+    monkeypatch.setattr(grade_module, "Worker", CountingWorker)
+    monkeypatch.setattr(grade_module.CheckRunner, "run_check", recording)
+    assignment = load_assignment("modules")
+    only = ["Linear", "ReLU", "SoftMax", "Conv2d"]
+    result = Grader(assignment, mnist=False, parallel_checks=split).grade(
+        load_submission(SOLUTION), only=only)
+    assert [c.name for c in result.components] == [c.name for c in assignment.components
+                                                   if c.name in only]
+    assert result.score == result.max_score
+    two = split and (os.cpu_count() or 1) >= 2
+    assert len(started) == (2 if two else 1)
+    assert "hidden" in phases and "public" not in phases[phases.index("hidden"):]

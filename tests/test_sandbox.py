@@ -333,11 +333,13 @@ def test_forbidden_imports_fail_clearly():
         assert result["unhooked"] == "torch is not available to student code"
 
 
-def grade_text(tmp_path: Path, text: str, only: list[str], **limits) -> object:
+def grade_text(tmp_path: Path, text: str, only: list[str], parallel_checks: bool = True,
+               **limits) -> object:
     path = tmp_path / "modules.py"
     path.write_text(text)
     assignment = dataclasses.replace(load_assignment("modules"), load_timeout=10.0)
-    grader = Grader(assignment, mnist=False, check_timeout=3.0, limits=Limits(**limits))
+    grader = Grader(assignment, mnist=False, check_timeout=3.0, limits=Limits(**limits),
+                    parallel_checks=parallel_checks)
     return grader.grade(load_submission(path), only=only)
 
 
@@ -354,8 +356,9 @@ def test_submission_budget_fails_the_rest_fast(tmp_path):
     loop = "\nclass ReLU(ReLU):\n    def updateOutput(self, input):\n        while True:\n" \
            "            pass\n"
     started = time.monotonic()
+    # One worker, so that Flatten's checks come after ReLU's hang and find the budget gone.
     result = grade_text(tmp_path, SOLUTION.read_text() + loop, ["ReLU", "Flatten"],
-                        submission_timeout=2.0)  # below the 3 s check timeout
+                        parallel_checks=False, submission_timeout=2.0)  # < the 3 s timeout
     assert time.monotonic() - started < 20
     messages = [c.message for comp in result.components for c in comp.checks]
     assert any("timed out" in m or "time budget" in m for m in messages[:1])

@@ -56,7 +56,7 @@ def _grade(path: Path, task: dict[str, Any]) -> dict[str, Any]:
     opts = task["options"]
     grader = Grader(assignment, seed=opts.get("seed"), mnist=opts.get("mnist", True),
                     check_timeout=opts.get("check_timeout"), budget=opts.get("budget"),
-                    parallel_mnist=False)  # the batch already keeps every core busy
+                    parallel_mnist=False, parallel_checks=False)  # the batch keeps every core busy
     submission = load_submission(path)
     # Import PyTorch before any check's clock starts: with several grades starting at once,
     # the import (seconds, under one lock) would otherwise eat into a short check timeout.
