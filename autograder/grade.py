@@ -48,6 +48,9 @@ class Grader:
     load_timeout: float | None = None  # likewise, for each cell of top-level code
     parallel_mnist: bool = True  # train in a second worker during the checks (>= 2 cores)
     budget: float | None = None  # seconds for the whole submission (default: the limits')
+    # Stop MNIST training at the first checkpoint ([mnist] check_every) whose predictions
+    # reach the threshold; False: train every epoch (benchmarks, the outcome of old grades).
+    mnist_early_stop: bool = True
 
     def grade(self, submission: Submission, only: list[str] | None = None) -> GradeResult:
         started = time.monotonic()
@@ -68,7 +71,7 @@ class Grader:
                 components = CheckRunner(self, run).components(selected)
                 run.add_environment_notes()
                 if with_mnist and not beside:
-                    outcome = mnist_check.train_outcome(run)
+                    outcome = mnist_check.train_outcome(run, self.mnist_early_stop)
             if beside:  # waited for only once the checks' worker (and its user) is released
                 outcome = trained.result()
         if with_mnist:
@@ -111,7 +114,8 @@ class Grader:
         with self._session(submission, started, hangs, threads) as session:
             hangs.listen(lambda key: session.worker.interrupt()
                          if key.split(".")[0] in needed else None)
-            return mnist_check.train_outcome(self._load(submission, session))
+            return mnist_check.train_outcome(self._load(submission, session),
+                                            self.mnist_early_stop)
 
     def _load(self, submission: Submission, session: Session) -> LoadedSubmission:
         return LoadedSubmission(self.assignment, submission, session, self.load_timeout)

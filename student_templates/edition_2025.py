@@ -51,12 +51,15 @@ class Module:
         self.training = True
 
     def forward(self, input):
-        """Take an input and compute the corresponding output (calls ``updateOutput``)."""
+        """Take an input and compute the corresponding output: calls ``updateOutput``, which
+        stores it in ``self.output``, and returns it."""
         return self.updateOutput(input)
 
     def backward(self, input, gradOutput):
         """Back-propagate through the module: compute gradInput, then accumulate the
         gradients of the parameters. ``input`` must be the input of the last forward call.
+        Calls ``updateGradInput`` then ``accGradParameters``, both with this ``gradOutput``,
+        and returns ``self.gradInput``.
         """
         self.updateGradInput(input, gradOutput)
         self.accGradParameters(input, gradOutput)
@@ -147,7 +150,8 @@ class Sequential(Module):
         module i-1, and ``input`` itself for the first module.
 
         Hint: call each child's ``backward`` (not only ``updateGradInput``), so that the
-        parameter gradients are computed as well.
+        parameter gradients are computed as well: module i's ``accGradParameters`` gets the
+        same g_i as its ``updateGradInput``, not the gradient it propagates.
         """
         grad = gradOutput
         for i in reversed(range(len(self.modules))):
@@ -195,11 +199,11 @@ class Criterion:
         self.gradInput = None
 
     def forward(self, input, target):
-        """Compute the loss (calls ``updateOutput``)."""
+        """Compute the loss: calls ``updateOutput`` once and returns its result."""
         return self.updateOutput(input, target)
 
     def backward(self, input, target):
-        """Compute dLoss/dInput (calls ``updateGradInput``)."""
+        """Compute dLoss/dInput: calls ``updateGradInput`` once and returns its result."""
         return self.updateGradInput(input, target)
 
     def updateOutput(self, input, target):
