@@ -76,6 +76,9 @@ class MnistKeys:
     time_budget: float = param(120.0, "seconds of training at most")
     epochs: int = param(1, "epochs of training")
     batch_size: int = param(128, "minibatch size")
+    check_every: float = param(
+        0.25, "epochs between checkpoints: at each, the grader scores the test predictions and "
+              "stops training once they reach the threshold; `0`: only after the last epoch")
     seed: int = param(0, "seeds the initialisation and the batch order")
     container: str = param("Sequential", "the container component")
     input_shape: list[int] | None = param(None, "each image's shape, e.g. `[1, 28, 28]`; unset: "

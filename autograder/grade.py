@@ -50,6 +50,9 @@ class Grader:
     parallel_mnist: bool = True  # train in a second worker during the checks (>= 2 cores)
     parallel_checks: bool = True  # without MNIST: half of the checks in a second worker
     budget: float | None = None  # seconds for the whole submission (default: the limits')
+    # Stop MNIST training at the first checkpoint ([mnist] check_every) whose predictions
+    # reach the threshold; False: train every epoch (benchmarks, the outcome of old grades).
+    mnist_early_stop: bool = True
 
     def grade(self, submission: Submission, only: list[str] | None = None) -> GradeResult:
         started = time.monotonic()
@@ -98,7 +101,8 @@ class Grader:
             run = self._load(submission, session)
             results = CheckRunner(self, run).components(components, phases.wait)
             run.add_environment_notes()
-            outcome = mnist_check.train_outcome(run) if train_after else None
+            outcome = mnist_check.train_outcome(run, self.mnist_early_stop) \
+                if train_after else None
         return _Checked(results, run.notes, outcome)
 
     def total_budget(self) -> float:
@@ -140,7 +144,8 @@ class Grader:
         with self._session(submission, started, hangs, threads) as session:
             hangs.listen(lambda key: session.worker.interrupt()
                          if key.split(".")[0] in needed else None)
-            return mnist_check.train_outcome(self._load(submission, session))
+            return mnist_check.train_outcome(self._load(submission, session),
+                                            self.mnist_early_stop)
 
     def _load(self, submission: Submission, session: Session) -> LoadedSubmission:
         return LoadedSubmission(self.assignment, submission, session, self.load_timeout)

@@ -55,10 +55,65 @@ def _training_seconds(run: LoadedSubmission, cfg: dict) -> float:
     return min(budget, left)
 
 
-def _accuracy(run: LoadedSubmission, cfg: dict) -> tuple[float, float]:
+CHECK_EVERY = 0.25  # the default of [mnist] check_every (epochs between checkpoints)
+
+
+@dataclass
+class Outcome:
+    """What training the student's network gave: an accuracy, or a message and its cause.
+    ``epochs_trained`` is where training stopped, as the worker reported it (untrusted,
+    shown only); ``early`` says the grader stopped it at a checkpoint before the end."""
+
+    accuracy: float = 0.0
+    seconds: float = 0.0
+    message: str = ""
+    cause: str | None = None
+    epochs_trained: float | None = None
+    early: bool = False
+
+
+@dataclass
+class _Checkpoint:
+    """One checked reply of ``train`` / ``train_more``."""
+
+    accuracy: float
+    seconds: float
+    batches_done: int
+    finished: bool
+
+
+def _checkpoint(reply: object, y_test: np.ndarray, batches_before: int) -> _Checkpoint:
+    """The worker's reply at a checkpoint, scored; anything malformed is rejected (the
+    worker is untrusted), and so is a checkpoint that trained nothing before the end."""
+    if not isinstance(reply, dict):
+        raise CheckFailed("training returned no result", Cause.BAD_TYPE)
+    predictions = as_array(reply.get("predictions"), "the predicted labels")
+    if predictions.shape != y_test.shape:
+        raise CheckFailed(f"expected {len(y_test)} predicted labels, got shape "
+                          f"{predictions.shape}", Cause.SHAPE)
+    finished, done, seconds = (reply.get(k) for k in ("finished", "batches_done", "seconds"))
+    if type(finished) is not bool or type(done) is not int \
+            or not (done > batches_before or finished and done >= batches_before) \
+            or seconds is not None and type(seconds) not in (int, float):
+        raise CheckFailed("training sent a malformed checkpoint", Cause.BAD_TYPE)
+    return _Checkpoint(float(np.mean(predictions == y_test)),
+                       float(seconds) if seconds else 0.0, done, finished)
+
+
+def _max_checkpoints(cfg: dict, every: float) -> int:
+    """How many checkpoints training has at most: one every ``every`` epochs, and the end."""
+    return 1 if every <= 0 else int(np.ceil(int(cfg.get("epochs", 1)) / every - 1e-9)) + 1
+
+
+def _accuracy(run: LoadedSubmission, cfg: dict, early_stop: bool = True) -> Outcome:
+    """Train in the worker checkpoint by checkpoint, scoring each checkpoint's predictions,
+    until they reach the threshold (with ``early_stop``) or training ends."""
     x_train, y_train = load_mnist("train")
     x_test, y_test = load_mnist("test")
     train_cfg = _training_config(run, cfg)
+    every = max(0.0, float(cfg.get("check_every", CHECK_EVERY))) if early_stop else 0.0
+    train_cfg["check_every"] = every
+    threshold = float(cfg.get("threshold", 0.97))
     run.ensure_worker()
     budget = _training_seconds(run, cfg)
     train_cfg["time_budget"] = budget
@@ -67,43 +122,41 @@ def _accuracy(run: LoadedSubmission, cfg: dict) -> tuple[float, float]:
         x_train=np.ascontiguousarray(x_train.reshape(len(x_train), -1)),
         y_train=np.ascontiguousarray(y_train), seed=int(cfg.get("seed", 0)),
         x_test=np.ascontiguousarray(x_test.reshape(len(x_test), -1)))
-    if not isinstance(reply, dict):
-        raise CheckFailed("training returned no result", Cause.BAD_TYPE)
-    predictions = as_array(reply.get("predictions"), "the predicted labels")
-    if predictions.shape != y_test.shape:
-        raise CheckFailed(f"expected {len(y_test)} predicted labels, got shape "
-                          f"{predictions.shape}", Cause.SHAPE)
-    seconds = reply.get("seconds")
-    return float(np.mean(predictions == y_test)), float(seconds) if seconds else 0.0
+    point = _checkpoint(reply, y_test, 0)
+    for _ in range(_max_checkpoints(cfg, every) - 1):
+        if point.finished or point.accuracy >= threshold:
+            break
+        # The worker's budget is for training alone, without the checkpoints' predictions:
+        # each request may take all of it (the submission's budget bounds them together).
+        point = _checkpoint(run.session.train_more(timeout=budget + PREDICT_SECONDS),
+                            y_test, point.batches_done)
+    if not point.finished and point.accuracy < threshold:
+        raise CheckFailed("training sent more checkpoints than its schedule has",
+                          Cause.BAD_TYPE)
+    batches_per_epoch = -(-len(x_train) // int(cfg.get("batch_size", 128)))
+    return Outcome(point.accuracy, point.seconds,
+                   epochs_trained=round(point.batches_done / batches_per_epoch, 2),
+                   early=not point.finished)
 
 
-@dataclass
-class Outcome:
-    """What training the student's network gave: an accuracy, or a message and its cause."""
-
-    accuracy: float = 0.0
-    seconds: float = 0.0
-    message: str = ""
-    cause: str | None = None
-
-
-def train_outcome(run: LoadedSubmission) -> Outcome:
+def train_outcome(run: LoadedSubmission, early_stop: bool = True) -> Outcome:
     """Train the network in ``run``'s worker and score its test predictions; not at all when
-    a component it needs hung in a check, and only within the submission's budget."""
+    a component it needs hung in a check, and only within the submission's budget. With
+    ``early_stop``, training stops at the first checkpoint whose predictions reach the
+    threshold; without, it runs all its epochs (one checkpoint, at the end)."""
     run.session.deadline = None
     needed = needed_names(run.assignment)
     hung = run.session.hangs.message_for(needed)
     if hung:
         return Outcome(message=hung, cause=Cause.TIMEOUT)
     try:
-        accuracy, seconds = _accuracy(run, run.assignment.mnist)
+        return _accuracy(run, run.assignment.mnist, early_stop)
     except CheckFailed as exc:
         return Outcome(message=exc.message, cause=exc.cause)
     except StudentError as exc:
         return Outcome(message=f"training raised {exc.short()}", cause=Cause.EXCEPTION)
     except (WorkerTimeout, WorkerDied) as exc:
         return _stopped(run, needed, exc)
-    return Outcome(accuracy, seconds)
 
 
 def _stopped(run: LoadedSubmission, needed: set[str], exc: Exception) -> Outcome:
@@ -131,6 +184,10 @@ def mnist_component(cfg: dict, outcome: Outcome,
     if not message and not passed:
         message = f"test accuracy {outcome.accuracy:.2%} is below the threshold {threshold:.1%}"
         cause = Cause.ACCURACY
+    epochs = int(cfg.get("epochs", 1))
+    if passed and outcome.early:
+        message = (f"reached after {outcome.epochs_trained:g} of {epochs} epochs: training "
+                   "stopped there")
     if not passed:
         broken = _broken(cfg, components)
         if broken:
@@ -139,6 +196,8 @@ def mnist_component(cfg: dict, outcome: Outcome,
                                  "public", cause)]
     result.extra = {"accuracy": round(outcome.accuracy, 6), "threshold": threshold,
                     "seconds": round(outcome.seconds, 3)}
+    if outcome.epochs_trained is not None:
+        result.extra.update(epochs_trained=outcome.epochs_trained, epochs=epochs)
     return result
 
 

@@ -21,6 +21,8 @@ def _component_line(comp: ComponentResult, width: int) -> str:
     if "accuracy" in comp.extra:
         line += (f"   accuracy {comp.extra['accuracy']:.2%} (threshold "
                  f"{comp.extra['threshold']:.1%}), {comp.extra['seconds']:.1f} s")
+        if "epochs_trained" in comp.extra:
+            line += f", {comp.extra['epochs_trained']:g} of {comp.extra['epochs']} epochs"
     return line
 
 

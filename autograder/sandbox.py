@@ -575,7 +575,13 @@ class Session:
         return [u for u in used if isinstance(u, str)] if isinstance(used, list) else []
 
     def train(self, timeout: float, **fields: Any) -> dict:
+        """Build the MNIST network and train it to its first checkpoint (the worker's reply,
+        untrusted: the caller checks it)."""
         return self._req("train", timeout=timeout, **fields)
+
+    def train_more(self, timeout: float) -> dict:
+        """Train the network of ``train`` on to its next checkpoint (untrusted reply)."""
+        return self._req("train_more", timeout=timeout)
 
 
 def _clean_load(info: Any, n_cells: int) -> dict:

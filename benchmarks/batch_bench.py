@@ -29,7 +29,11 @@ from autograder.batch import BatchOptions, run_batch  # noqa: E402
 from autograder.batch import similarity as sim  # noqa: E402
 from autograder.spec import load_assignment  # noqa: E402
 
+sys.path.insert(0, str(REPO / "benchmarks"))
+from common import verdict  # noqa: E402
+
 SOLUTION = (REPO / "solutions" / "modules.py").read_text()
+MNIST_RATE_TARGET = 12  # submissions per minute with the MNIST check, 2 cores (issue 17)
 PARTIAL = (REPO / "examples" / "student_partial.py").read_text()
 
 
@@ -75,6 +79,9 @@ def bench(n: int, jobs: int, mnist: bool) -> None:
               f"({', '.join(f'{v} {k}' for k, v in counts.items())}) in {seconds:.0f} s "
               f"with --jobs {jobs}: {60 * n / seconds:.1f} submissions/min "
               f"(statuses: {', '.join(statuses)})", flush=True)
+        if mnist:
+            print(f"  target with MNIST on 2 cores: >= {MNIST_RATE_TARGET} submissions/min: "
+                  f"{verdict(60 * n / seconds, MNIST_RATE_TARGET, smaller_is_better=False)}")
         for record in summary.records:
             if record.status not in ("ok", "error"):
                 print(f"  {record.key}: {record.status}: {record.message}", flush=True)

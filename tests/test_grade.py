@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from paths import REPO, SOLUTION, SOLUTION_TEXT
 
@@ -284,3 +285,142 @@ def test_without_mnist_the_checks_are_split_over_two_workers_public_phase_first(
     two = split and (os.cpu_count() or 1) >= 2
     assert len(started) == (2 if two else 1)
     assert "hidden" in phases and "public" not in phases[phases.index("hidden"):]
+
+
+# --- MNIST early stopping: the grader scores each checkpoint and stops once it passes -------
+
+
+def _small_mnist(monkeypatch, n_train: int = 4000, n_test: int = 1000) -> list[float]:
+    """MNIST cut to a few thousand images, and the accuracy of every checkpoint scored."""
+    import autograder.mnist_check as mnist_check
+
+    real_load, real_checkpoint = mnist_check.load_mnist, mnist_check._checkpoint
+    sizes = {"train": n_train, "test": n_test}
+    scored: list[float] = []
+
+    def load(split):
+        x, y = real_load(split)
+        return x[:sizes[split]], y[:sizes[split]]
+
+    def checkpoint(*args):
+        point = real_checkpoint(*args)
+        scored.append(point.accuracy)
+        return point
+
+    monkeypatch.setattr(mnist_check, "load_mnist", load)
+    monkeypatch.setattr(mnist_check, "_checkpoint", checkpoint)
+    return scored
+
+
+def _mnist_only(monkeypatch, **mnist) -> tuple:
+    import dataclasses
+
+    assignment = load_assignment("modules")
+    quick = dataclasses.replace(assignment, mnist={**assignment.mnist, **mnist})
+    return quick, _small_mnist(monkeypatch)
+
+
+def test_mnist_stops_at_the_first_checkpoint_that_reaches_the_threshold(monkeypatch):
+    quick, scored = _mnist_only(monkeypatch, threshold=0.85, epochs=4)
+    result = Grader(quick).grade(load_submission(SOLUTION), only=["MNIST"])
+    (check,) = result.components[0].checks
+    extra = result.components[0].extra
+    assert check.passed, check.message
+    # 4000 images, batches of 128: 32 per epoch, a checkpoint every 8 (0.25 epochs).
+    assert scored[-1] >= 0.85 > max(scored[:-1], default=0.0)
+    assert extra["epochs_trained"] == len(scored) * 0.25 < 4 and extra["epochs"] == 4
+    assert extra["accuracy"] == round(scored[-1], 6)
+    assert check.message == f"reached after {len(scored) * 0.25:g} of 4 epochs: training " \
+                            "stopped there"
+
+
+def test_mnist_trains_to_the_end_when_the_threshold_is_never_reached(monkeypatch):
+    quick, scored = _mnist_only(monkeypatch, threshold=0.999, epochs=1)
+    early = Grader(quick).grade(load_submission(SOLUTION), only=["MNIST"]).components[0]
+    assert len(scored) == 4 and early.extra["epochs_trained"] == 1.0
+    assert early.checks[0].message.startswith("test accuracy")
+    scored.clear()
+    full = Grader(quick, mnist_early_stop=False).grade(load_submission(SOLUTION),
+                                                       only=["MNIST"]).components[0]
+    assert len(scored) == 1 and full.extra["epochs_trained"] == 1.0
+    # The checkpoints' predictions do not change the training: the same final accuracy.
+    assert full.extra["accuracy"] == early.extra["accuracy"]
+    assert full.checks[0].message == early.checks[0].message
+
+
+def test_check_every_zero_scores_only_the_end(monkeypatch):
+    quick, scored = _mnist_only(monkeypatch, threshold=0.5, epochs=1, check_every=0)
+    mnist = Grader(quick).grade(load_submission(SOLUTION), only=["MNIST"]).components[0]
+    assert mnist.checks[0].passed and mnist.checks[0].message == ""
+    assert scored == [mnist.extra["accuracy"]] and mnist.extra["epochs_trained"] == 1.0
+
+
+class _ScriptedSession:
+    """A hostile worker's MNIST replies, one per request (``train``, then ``train_more``)."""
+
+    def __init__(self, replies):
+        from autograder.hangs import Hangs
+
+        self.replies = list(replies)
+        self.requests: list[str] = []
+        self.deadline = self.budget_deadline = None
+        self.hangs = Hangs()
+
+    def train(self, timeout, **fields):
+        assert "y_test" not in fields and set(fields) == {"cfg", "x_train", "y_train", "seed",
+                                                          "x_test"}
+        self.requests.append("train")
+        return self.replies.pop(0)
+
+    def train_more(self, timeout):
+        self.requests.append("train_more")
+        return self.replies.pop(0)
+
+
+def _scripted_outcome(monkeypatch, replies):
+    import types
+
+    import autograder.mnist_check as mnist_check
+
+    monkeypatch.setattr(mnist_check, "load_mnist", lambda split: (
+        np.zeros((256 if split == "train" else 4, 784), np.uint8), np.arange(4) % 2))
+    assignment = load_assignment("modules")
+    session = _ScriptedSession(replies)
+    run = types.SimpleNamespace(assignment=assignment, session=session,
+                                names=set(mnist_check.needed_names(assignment)),
+                                ensure_worker=lambda: None)
+    return mnist_check.train_outcome(run), session.requests
+
+
+@pytest.mark.parametrize("bad", [
+    {"finished": "no"},  # not a bool
+    {"batches_done": 1.5},  # not an int
+    {"batches_done": 0},  # trained nothing, yet not finished
+    {"seconds": "soon"},
+    {"predictions": np.zeros(2, np.int64)},  # too few
+    {"predictions": [0, 1, 0, 1]},  # not an array
+])
+def test_a_malformed_checkpoint_from_the_worker_is_rejected(monkeypatch, bad):
+    good = {"predictions": np.ones(4, np.int64), "finished": False, "batches_done": 1,
+            "seconds": 0.1}
+    outcome, requests = _scripted_outcome(monkeypatch, [good, {**good, **bad}])
+    assert requests == ["train", "train_more"]  # 50 % < 97 %: the first asked for more
+    assert outcome.cause in ("bad_type", "shape") and outcome.accuracy == 0.0
+    assert "malformed checkpoint" in outcome.message or "predicted labels" in outcome.message
+
+
+def test_a_worker_that_never_finishes_is_stopped_after_its_schedule(monkeypatch):
+    def reply(done):
+        return {"predictions": np.zeros(4, np.int64), "finished": False, "batches_done": done}
+
+    # epochs = 4, check_every = 0.25: 16 checkpoints at most, the last one the end.
+    outcome, requests = _scripted_outcome(monkeypatch, [reply(d) for d in range(1, 40)])
+    assert len(requests) == 17 and "more checkpoints than its schedule" in outcome.message
+
+
+def test_the_grader_stops_asking_once_a_checkpoint_passes(monkeypatch):
+    replies = [{"predictions": np.array(p), "finished": False, "batches_done": d}
+               for d, p in ((1, [1, 1, 1, 1]), (2, [0, 1, 0, 1]), (3, [0, 0, 0, 0]))]
+    outcome, requests = _scripted_outcome(monkeypatch, replies)
+    assert requests == ["train", "train_more"], outcome
+    assert outcome.accuracy == 1.0 and outcome.early and outcome.epochs_trained == 1.0

@@ -370,3 +370,102 @@ def test_run_epochs_stops_before_a_batch_that_would_overrun_the_budget():
     log = train.run_epochs(100, 5, 10, seed=0, step=slow, budget=0.05)
     assert log["stopped_early"] and log["epochs_done"] == 0
     assert 1 <= log["batches_done"] <= 2 and len(log["epoch_losses"]) == 1
+
+
+# --- epoch_steps and Training: the loop one batch, one checkpoint at a time ----------------
+
+
+def _noisy_step(seen):
+    """A step whose loss depends on the batch, so that two runs agree only batch for batch."""
+    def step(idx):
+        seen.append(idx.copy())
+        return float(np.sum(idx) % 7) + 0.5, int(np.sum(idx % 3 == 0))
+
+    return step
+
+
+def _without_timings(log):
+    return {k: v for k, v in log.items() if k not in ("epoch_seconds", "epoch_cpu_seconds")}
+
+
+def test_epoch_steps_yields_after_every_batch_and_matches_run_epochs():
+    seen_run, seen_steps, after = [], [], []
+    expected = train.run_epochs(50, 3, 8, seed=5, step=_noisy_step(seen_run))
+    log = train.training_log()
+    trajectory = [(entry["batches_done"], entry["epochs_done"], len(entry["epoch_losses"]))
+                  for entry in train.epoch_steps(log, 50, 3, 8, seed=5,
+                                                 step=_noisy_step(seen_steps),
+                                                 after_epoch=lambda e, lg: after.append(e))]
+    assert _without_timings(log) == _without_timings(expected)
+    assert len(seen_steps) == len(seen_run) == 21  # ceil(50 / 8) = 7 batches per epoch
+    assert all(np.array_equal(a, b) for a, b in zip(seen_steps, seen_run, strict=True))
+    # One yield per batch; an epoch's last batch is yielded with the epoch booked.
+    assert [t[0] for t in trajectory] == list(range(1, 22))
+    assert trajectory[6] == (7, 1, 1) and trajectory[5] == (6, 0, 0) and after == [0, 1, 2]
+
+
+def test_epoch_steps_keeps_the_budget_rule_and_leaves_pauses_out_of_it():
+    def slow(idx):
+        time.sleep(0.02)
+        return 1.0, 0
+
+    log = train.training_log()
+    for _ in train.epoch_steps(log, 100, 5, 10, seed=0, step=slow, budget=0.1):
+        time.sleep(0.05)  # the caller evaluating a checkpoint: not training time
+    assert log["stopped_early"] and 4 <= log["batches_done"] <= 5
+
+
+def test_checkpoint_batches_follow_the_schedule():
+    def schedule(every, per_epoch, epochs):
+        points, done = [], 0
+        while (nxt := train.checkpoint_batches(every, per_epoch, done)) <= per_epoch * epochs:
+            points.append(nxt)
+            done = nxt
+        return points
+
+    assert schedule(0.25, 469, 1) == [118, 235, 352, 469]
+    assert schedule(0.1, 469, 1)[-1] == 469 and len(schedule(0.1, 469, 1)) == 10
+    assert schedule(0.5, 3, 2) == [2, 3, 5, 6]
+    assert train.checkpoint_batches(0.25, 469, 120) == 235  # from anywhere in between
+    assert train.checkpoint_batches(0, 469, 0) is None  # only the end
+
+
+def test_training_advances_checkpoint_by_checkpoint_without_changing_the_result(mnist):
+    x_train, y_train, x_test, _ = mnist
+    cfg = {**MLP_CFG, "epochs": 2}
+    args = (x_train[:1000], y_train[:1000], x_test[:300])
+    training = train.Training(NS, {**cfg, "check_every": 0.25}, *args, seed=3)
+    replies = [training.advance()]
+    while not replies[-1]["finished"]:
+        replies.append(training.advance())
+    # 1000 / 32: 32 batches per epoch, a checkpoint every 8.
+    assert [r["batches_done"] for r in replies] == [8, 16, 24, 32, 40, 48, 56, 64]
+    assert [r["epochs_done"] for r in replies] == [0, 0, 0, 1, 1, 1, 1, 2]
+    assert [r["finished"] for r in replies] == [False] * 7 + [True]
+    assert all(r["predictions"].shape == (300,) for r in replies)
+    with pytest.raises(RuntimeError, match="already finished"):
+        training.advance()
+    full = train.train_and_predict(NS, cfg, *args, seed=3)
+    assert np.array_equal(full["predictions"], replies[-1]["predictions"])
+    assert full["epoch_losses"] == replies[-1]["epoch_losses"]
+    assert full["batches_done"] == 64 and full["finished"]
+
+
+def test_checkpoint_predictions_are_made_in_evaluation_mode(mnist):
+    x_train, y_train, x_test, _ = mnist
+    modes = []
+
+    class Spy(ReLU):
+        def updateOutput(self, x):
+            modes.append((len(x), self.training))
+            return super().updateOutput(x)
+
+    cfg = {**MLP_CFG, "check_every": 0.5,
+           "layers": [["Linear", 784, 16], ["Spy"], ["Linear", 16, 10], ["LogSoftMax"]]}
+    training = train.Training({**NS, "Spy": Spy}, cfg, x_train[:64], y_train[:64],
+                              x_test[:10], seed=0)
+    first = training.advance()  # 64 / 32: a checkpoint after each batch
+    assert first["batches_done"] == 1 and not first["finished"]
+    assert modes == [(32, True), (10, False)]
+    second = training.advance()
+    assert second["finished"] and modes[2:] == [(32, True), (10, False)]

@@ -26,8 +26,8 @@ GUARD = 'if __name__ == "__main__":  # skipped when the grader runs your noteboo
 QUICK_SIZES = (2000, 500)  # train and test images with NNGRADE_QUICK=1
 WORKER = "worker/train.py"  # the grader's MNIST training: the loop and the NumPy step
 TORCH = "compare/torch_layers.py"  # nngrade compare's homework-to-PyTorch mapping
-LOOP_NAMES = ["NUM_CLASSES", "PREDICT_CHUNK", "run_epochs", "to_float", "class_scores",
-              "numpy_step", "predict"]
+LOOP_NAMES = ["NUM_CLASSES", "PREDICT_CHUNK", "training_log", "epoch_steps", "run_epochs",
+              "to_float", "class_scores", "numpy_step", "predict"]
 TORCH_NAMES = ["torch_layer", "torch_network", "torch_loss", "torch_optimizer", "torch_step",
                "torch_predict"]
 NUMPY_TRAIN = f"""{GUARD}
@@ -158,7 +158,7 @@ def _numpy_functions(cfg: dict, names: dict[str, str]) -> str:
     grader_optimizer = [names[cfg["optimizer"]]] if cfg["optimizer"].startswith(GRADER_PREFIX) \
         else []
     shared = _shared(WORKER, [*LOOP_NAMES, *grader_optimizer], ["import math", "import time",
-                                          "from collections.abc import Callable",
+                                          "from collections.abc import Callable, Iterator",
                                           "from typing import Any"],
                      "The training loop the grader runs")
     return f'''{shared}
@@ -201,7 +201,7 @@ def _torch_functions(cfg: dict, names: dict[str, str]) -> str:
         raise ValueError(f"no PyTorch equivalent for {criterion} with {optimizer}")
     config = json.dumps(dict(cfg.get("optimizer_config", {})))
     rows = "\n".join(f"            {json.dumps(layer)}," for layer in layers)
-    shared = _shared(TORCH, TORCH_NAMES, ["from collections.abc import Callable",
+    shared = _shared(TORCH, TORCH_NAMES, ["from collections.abc import Callable, Iterator",
                                           "from typing import Any"],
                      "The homework's layers in PyTorch as nngrade compare builds them")
     return f'''{shared}

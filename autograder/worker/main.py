@@ -152,6 +152,7 @@ class Handler:
         self.namespace: dict[str, Any] = {}
         self.filename = "submission.py"
         self.probes = _load_sibling("_nngrade_probes", HERE / "probes.py")
+        self.training: Any = None  # the MNIST training in progress (train.Training)
 
     # -- values ---------------------------------------------------------------------
     def resolve(self, value: Any) -> Any:
@@ -262,11 +263,29 @@ class Handler:
         return sorted(self.shims.used) if self.shims else []
 
     def op_train(self, request: dict) -> Any:
+        """Build the network and train it to its first checkpoint (``cfg["check_every"]``;
+        unset: the end); ``train_more`` continues. The reply holds the test predictions
+        there, never a score: the grader alone has the test labels."""
         train = _load_sibling("_nngrade_train", HERE / "train.py")
-        return train.train_and_predict(
+        self.training = None  # a new training replaces the one in progress
+        self.training = train.Training(
             self.namespace, request["cfg"], request["x_train"], request["y_train"],
             request["x_test"], request["seed"],
         )
+        return self.op_train_more(request)
+
+    def op_train_more(self, request: dict) -> Any:
+        """Train the network of ``train`` on to its next checkpoint (or the end)."""
+        if self.training is None:
+            raise RuntimeError("no training in progress")
+        try:
+            reply = self.training.advance()
+        except BaseException:
+            self.training = None  # a failed training cannot go on
+            raise
+        if reply["finished"]:
+            self.training = None  # frees the network and the data
+        return reply
 
     # -- errors ---------------------------------------------------------------------
     def describe(self, exc: BaseException) -> dict:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,76 @@ PREDICT_CHUNK = 1000
 
 
 # -- the loop -----------------------------------------------------------------------------
+
+
+def training_log() -> dict[str, Any]:
+    """An empty log for ``epoch_steps`` (see ``run_epochs`` for its keys)."""
+    return {"batch_losses": [], "epoch_losses": [], "train_accuracy": math.nan,
+            "epoch_seconds": [], "epoch_cpu_seconds": [],
+            "stopped_early": False, "epochs_done": 0, "batches_done": 0}
+
+
+def epoch_steps(log: dict[str, Any], n: int, epochs: int, batch_size: int, seed: int,
+                step: Callable[[np.ndarray], tuple[float, int]],
+                after_epoch: Callable[[int, dict], None] | None = None,
+                budget: float | None = None) -> Iterator[dict[str, Any]]:
+    """``run_epochs`` one batch at a time: trains a batch, updates ``log`` (a
+    ``training_log()``) and yields it; after an epoch's last batch, the epoch's entries and
+    ``after_epoch`` come before the yield. Ends when training does (all epochs, or the
+    budget).
+
+    Time spent suspended at a yield (the caller evaluating a checkpoint) counts neither
+    towards ``budget`` nor the epoch timings: the budget is for training.
+    """
+    order_rng = np.random.RandomState(seed)  # independent of what the network draws
+    paused = [0.0, 0.0]  # wall and process seconds spent suspended at a yield
+
+    def clock() -> tuple[float, float]:
+        return time.perf_counter() - paused[0], time.process_time() - paused[1]
+
+    start = clock()[0]
+    for epoch in range(epochs):
+        epoch_start, cpu_start = clock()
+        order = order_rng.permutation(n)
+        losses: list[float] = []
+        correct = seen = 0
+        for b, first in enumerate(range(0, n, batch_size)):
+            done = log["batches_done"]
+            elapsed = clock()[0] - start
+            if budget is not None and elapsed + (elapsed / done if done else 0.0) >= budget:
+                log["stopped_early"] = True
+                break
+            idx = order[first:first + batch_size]
+            loss, hits = step(idx)
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"loss became NaN/inf at epoch {epoch + 1} "
+                                         f"batch {b + 1}")
+            losses.append(loss)
+            log["batch_losses"].append(loss)
+            correct += hits
+            seen += len(idx)
+            log["batches_done"] += 1
+            if first + batch_size < n:  # the epoch's last batch is yielded below
+                suspended = time.perf_counter(), time.process_time()
+                yield log
+                paused[0] += time.perf_counter() - suspended[0]
+                paused[1] += time.process_time() - suspended[1]
+        wall, cpu = clock()
+        log["epoch_seconds"].append(wall - epoch_start)
+        log["epoch_cpu_seconds"].append(cpu - cpu_start)
+        if losses:
+            log["epoch_losses"].append(float(np.mean(losses)))
+            log["train_accuracy"] = correct / seen
+        if log["stopped_early"]:
+            return
+        log["epochs_done"] += 1
+        if after_epoch is not None:
+            after_epoch(epoch, log)
+        if losses:
+            suspended = time.perf_counter(), time.process_time()
+            yield log
+            paused[0] += time.perf_counter() - suspended[0]
+            paused[1] += time.process_time() - suspended[1]
 
 
 def run_epochs(n: int, epochs: int, batch_size: int, seed: int,
@@ -42,42 +112,9 @@ def run_epochs(n: int, epochs: int, batch_size: int, seed: int,
     none ran), ``epoch_seconds`` and ``epoch_cpu_seconds`` (wall and process time),
     ``stopped_early``, ``epochs_done`` (complete epochs) and ``batches_done``.
     """
-    order_rng = np.random.RandomState(seed)  # independent of what the network draws
-    log: dict[str, Any] = {"batch_losses": [], "epoch_losses": [], "train_accuracy": math.nan,
-                           "epoch_seconds": [], "epoch_cpu_seconds": [],
-                           "stopped_early": False, "epochs_done": 0, "batches_done": 0}
-    start = time.perf_counter()
-    for epoch in range(epochs):
-        epoch_start, cpu_start = time.perf_counter(), time.process_time()
-        order = order_rng.permutation(n)
-        losses: list[float] = []
-        correct = seen = 0
-        for b, first in enumerate(range(0, n, batch_size)):
-            done = log["batches_done"]
-            elapsed = time.perf_counter() - start
-            if budget is not None and elapsed + (elapsed / done if done else 0.0) >= budget:
-                log["stopped_early"] = True
-                break
-            idx = order[first:first + batch_size]
-            loss, hits = step(idx)
-            if not math.isfinite(loss):
-                raise FloatingPointError(f"loss became NaN/inf at epoch {epoch + 1} "
-                                         f"batch {b + 1}")
-            losses.append(loss)
-            correct += hits
-            seen += len(idx)
-            log["batches_done"] += 1
-        log["epoch_seconds"].append(time.perf_counter() - epoch_start)
-        log["epoch_cpu_seconds"].append(time.process_time() - cpu_start)
-        log["batch_losses"].extend(losses)
-        if losses:
-            log["epoch_losses"].append(float(np.mean(losses)))
-            log["train_accuracy"] = correct / seen
-        if log["stopped_early"]:
-            break
-        log["epochs_done"] += 1
-        if after_epoch is not None:
-            after_epoch(epoch, log)
+    log = training_log()
+    for _ in epoch_steps(log, n, epochs, batch_size, seed, step, after_epoch, budget):
+        pass
     return log
 
 
@@ -190,38 +227,102 @@ def _labels(y: np.ndarray, n: int) -> np.ndarray:
     return y
 
 
+def checkpoint_batches(every: float, batches_per_epoch: int, done: int) -> int | None:
+    """The batch count of the first checkpoint after ``done`` batches, one every ``every``
+    epochs (the k-th after ceil(k * every * batches_per_epoch) batches); None when
+    ``every`` is 0: only the end of training is a checkpoint."""
+    if every <= 0:
+        return None
+    k = int(done / (every * batches_per_epoch))
+    while math.ceil(round(k * every * batches_per_epoch, 6)) <= done:
+        k += 1
+    return math.ceil(round(k * every * batches_per_epoch, 6))
+
+
+class Training:
+    """One network's training on MNIST, advanced checkpoint by checkpoint.
+
+    ``cfg["check_every"]`` (epochs, 0 or unset: only at the end) sets the checkpoints;
+    ``advance()`` trains up to the next one and returns the test predictions there, so that
+    the grader, which alone holds the test labels, can stop as soon as they are good enough.
+    Exceptions from student code propagate to the caller.
+    """
+
+    def __init__(self, ns: Mapping[str, Any], cfg: Mapping[str, Any], x_train: np.ndarray,
+                 y_train: np.ndarray, x_test: np.ndarray, seed: int):
+        self.start = time.perf_counter()
+        self.cfg = cfg
+        x_train = _as_inputs(x_train, cfg.get("input_shape"))
+        self.x_test = _as_inputs(x_test, cfg.get("input_shape"))
+        y_train = _labels(y_train, len(x_train))
+        np.random.seed(seed)  # student initialisers (and Dropout masks) draw from it
+        self.net = net = build_network(ns, cfg)
+        compare_options(net, cfg)
+        criterion = _lookup(ns, cfg["criterion"], "criterion")()
+        config = dict(cfg.get("optimizer_config", {}))
+        step = numpy_step(net, criterion, _lookup(ns, cfg["optimizer"], "optimizer"), config,
+                          {}, x_train, y_train, _backward(net, cfg))
+        self.epoch_predictions: list[np.ndarray] = []
+        batch_size = int(cfg.get("batch_size", 128))
+        self.batches_per_epoch = max(1, math.ceil(len(x_train) / batch_size))
+        self.every = float(cfg.get("check_every") or 0.0)
+        self.log = training_log()
+        self.finished = False
+        self.last: tuple[int, np.ndarray] | None = None  # (batches_done, its predictions)
+        net.train()
+        self.steps = epoch_steps(
+            self.log, len(x_train), int(cfg.get("epochs", 1)), batch_size, seed, step,
+            _after_epoch(net, cfg, config, self.x_test, self.epoch_predictions),
+            cfg.get("time_budget"))
+
+    def advance(self) -> dict[str, Any]:
+        """Train to the next checkpoint (or the end) and predict the test set there.
+
+        Returns ``predictions`` (int64, one per test image), ``finished``, ``seconds`` (wall
+        time since training began) and the log (see ``run_epochs``; ``batch_losses`` only
+        with ``eval_each_epoch``)."""
+        if self.finished:
+            raise RuntimeError("training has already finished")
+        target = checkpoint_batches(self.every, self.batches_per_epoch,
+                                    self.log["batches_done"])
+        for log in self.steps:
+            if target is not None and log["batches_done"] >= target:
+                break
+        else:
+            self.finished = True
+        if not self.finished and self.log["epochs_done"] == int(self.cfg.get("epochs", 1)):
+            self.finished = next(self.steps, None) is None  # at the very end: nothing left
+        return {"predictions": self._predictions(), "finished": self.finished,
+                "seconds": time.perf_counter() - self.start,
+                **_report(dict(self.log), self.net, self.cfg, self.epoch_predictions)}
+
+    def _predictions(self) -> np.ndarray:
+        done = self.log["batches_done"]
+        if self.last is not None and self.last[0] == done:
+            return self.last[1]  # the network has not changed since
+        at_epoch_end = done == self.log["epochs_done"] * self.batches_per_epoch
+        if self.epoch_predictions and at_epoch_end and not self.log["stopped_early"]:
+            predictions = self.epoch_predictions[-1]  # compare predicted after this epoch
+        else:
+            self.net.evaluate()
+            predictions = predict(self.net, self.x_test)
+            if not self.finished:
+                self.net.train()
+        self.last = (done, predictions)
+        return predictions
+
+
 def train_and_predict(ns: Mapping[str, Any], cfg: Mapping[str, Any], x_train: np.ndarray,
                       y_train: np.ndarray, x_test: np.ndarray, seed: int) -> dict:
-    """Train ``cfg``'s network built from ``ns`` and return test predictions plus a log.
+    """Train ``cfg``'s network built from ``ns`` to the end and return test predictions
+    plus a log: ``Training(...).advance()`` with no checkpoint before the end.
 
     Returns ``predictions`` (int64, one per test image), ``seconds`` (total wall time) and
     ``run_epochs``'s log; ``cfg["time_budget"]`` is its budget. ``compare_options``
     describes the keys only ``nngrade compare`` sets. Exceptions from student code
     propagate to the caller.
     """
-    start = time.perf_counter()
-    x_train = _as_inputs(x_train, cfg.get("input_shape"))
-    x_test = _as_inputs(x_test, cfg.get("input_shape"))
-    y_train = _labels(y_train, len(x_train))
-    np.random.seed(seed)  # student initialisers (and Dropout masks) draw from it
-    net = build_network(ns, cfg)
-    compare_options(net, cfg)
-    criterion = _lookup(ns, cfg["criterion"], "criterion")()
-    config = dict(cfg.get("optimizer_config", {}))
-    step = numpy_step(net, criterion, _lookup(ns, cfg["optimizer"], "optimizer"), config, {},
-                      x_train, y_train, _backward(net, cfg))
-    epoch_predictions: list[np.ndarray] = []
-    net.train()
-    log = run_epochs(len(x_train), int(cfg.get("epochs", 1)), int(cfg.get("batch_size", 128)),
-                     seed, step, _after_epoch(net, cfg, config, x_test, epoch_predictions),
-                     cfg.get("time_budget"))
-    if epoch_predictions and not log["stopped_early"]:
-        predictions = epoch_predictions[-1]  # the network has not changed since
-    else:
-        net.evaluate()
-        predictions = predict(net, x_test)
-    return {"predictions": predictions, "seconds": time.perf_counter() - start,
-            **_report(log, net, cfg, epoch_predictions)}
+    return Training(ns, {**cfg, "check_every": 0}, x_train, y_train, x_test, seed).advance()
 
 
 # -- what only ``nngrade compare`` uses ---------------------------------------------------

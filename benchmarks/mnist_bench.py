@@ -1,0 +1,135 @@
+"""What stopping MNIST training at the threshold saves, and whether it changes any outcome.
+
+    .venv/bin/python benchmarks/mnist_bench.py                      # reference + corpus
+    .venv/bin/python benchmarks/mnist_bench.py --limit 4            # the first four
+    .venv/bin/python benchmarks/mnist_bench.py --ids reference,linear_no_bias_grad
+
+Each submission's MNIST check alone (``Grader(...).grade(sub, only=["MNIST"])``) is graded
+twice: with early stopping (the grader scores the test predictions at every ``[mnist]
+check_every`` checkpoint and stops once they reach the threshold) and without (every epoch,
+one prediction at the end: the outcome before issue 17). The two runs are interleaved, the
+first one alternating, so that load on the machine falls on both alike.
+
+Submissions: the reference solution, then the corpus entries (tests/corpus) that touch a
+component the MNIST network uses: bugs in such a component (or in ``Module``, their base
+class) and correct variants that rewrite one. Printed per submission: pass/fail, test
+accuracy and the training seconds (the worker's, predictions included) both ways; then how
+many outcomes agree (target: all) and the median speed-up (target >= 1.2x: the reference
+reaches 97 % after about 1350 of its 1876 batches).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import REPO, describe_machine, own_session, verdict
+
+SPEEDUP_TARGET = 1.2  # median full / early training seconds
+CORPUS = {"modules": ("MODULES", "modules"), "extended": ("EXTENDED", "extended"),
+          "edition-2025": ("EDITION", "edition_2025")}
+
+
+def _class_at(text: str, index: int) -> str | None:
+    """The class whose body holds ``text[index]`` (the last ``class`` line above it)."""
+    found = re.findall(r"^class (\w+)", text[:index], flags=re.M)
+    return found[-1] if found else None
+
+
+def corpus_entries(assignment) -> list[tuple[str, str]]:
+    """(id, source) of the corpus entries that touch a component the network uses."""
+    import importlib
+
+    from autograder import mnist_check
+
+    sys.path.insert(0, str(REPO / "tests"))
+    reference_name, prefix = CORPUS[assignment.name]
+    corpus = importlib.import_module("corpus")
+    reference = getattr(corpus, reference_name)
+    needed = mnist_check.needed_names(assignment) | {"Module"}
+    bugs = importlib.import_module(f"corpus.{prefix}_bugs").BUGS
+    variants = importlib.import_module(f"corpus.{prefix}_variants").VARIANTS
+    text = reference.text()
+    entries = [(b.id, reference.build(b)) for b in bugs if b.component in needed]
+    for v in variants:
+        touched = {_class_at(text, text.find(old)) for old, _ in v.replacements}
+        if touched & needed:
+            entries.append((v.id, reference.build(v)))
+    return entries
+
+
+def grade_mnist(assignment, path: Path, early: bool) -> dict:
+    from autograder.grade import Grader
+    from autograder.submission import load_submission
+
+    started = time.perf_counter()
+    result = Grader(assignment, mnist_early_stop=early).grade(load_submission(path),
+                                                              only=["MNIST"])
+    mnist = result.components[-1]
+    return {"passed": mnist.checks[0].passed, "accuracy": mnist.extra.get("accuracy", 0.0),
+            "seconds": mnist.extra.get("seconds", 0.0), "wall": time.perf_counter() - started,
+            "epochs": mnist.extra.get("epochs_trained"),
+            "message": mnist.checks[0].message}
+
+
+def _outcome(run: dict) -> str:
+    return "pass" if run["passed"] else "FAIL"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--assignment", default="modules", choices=sorted(CORPUS))
+    parser.add_argument("--ids", default="", help="comma-separated ids (`reference` included)")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N submissions")
+    args = parser.parse_args()
+    own_session()
+    from autograder.spec import load_assignment
+
+    print(describe_machine())
+    assignment = load_assignment(args.assignment)
+    cfg = assignment.mnist
+    print(f"{assignment.name}: {cfg.get('epochs', 1)} epochs, threshold "
+          f"{cfg.get('threshold', 0.97):.1%}, check_every {cfg.get('check_every', 0.25)}\n")
+    entries = [("reference", assignment.solution_text()), *corpus_entries(assignment)]
+    if args.ids:
+        wanted = args.ids.split(",")
+        entries = [e for e in entries if e[0] in wanted]
+    if args.limit:
+        entries = entries[:args.limit]
+    directory = Path(tempfile.mkdtemp())
+    print(f"{'submission':<34} {'outcome':>9} {'accuracy':>15} {'training s':>13} "
+          f"{'epochs':>6} {'speed-up':>8}")
+    print(f"{'':<34} {'early/full':>9} {'early / full':>15} {'early / full':>13}")
+    same, speedups = 0, []
+    for i, (ident, source) in enumerate(entries):
+        path = directory / f"{ident}.py"
+        path.write_text(source)
+        order = [True, False] if i % 2 == 0 else [False, True]
+        runs = {early: grade_mnist(assignment, path, early) for early in order}
+        early, full = runs[True], runs[False]
+        same += early["passed"] == full["passed"]
+        speedup = full["seconds"] / early["seconds"] if early["seconds"] else float("nan")
+        if early["seconds"] and full["seconds"]:
+            speedups.append(speedup)
+        mark = "" if early["passed"] == full["passed"] else "  OUTCOME DIFFERS"
+        epochs = f"{early['epochs']:g}" if early["epochs"] is not None else "-"
+        print(f"{ident:<34} {_outcome(early):>4}/{_outcome(full):<4} "
+              f"{early['accuracy']:>7.2%}/{full['accuracy']:<7.2%} "
+              f"{early['seconds']:>6.1f}/{full['seconds']:<6.1f} {epochs:>6} "
+              f"{speedup:>7.2f}x{mark}", flush=True)
+    print(f"\nsame pass/fail outcome on {same} of {len(entries)} (target: {len(entries)} of "
+          f"{len(entries)}): {verdict(len(entries) - same, 0)}")
+    if speedups:
+        median = statistics.median(speedups)
+        print(f"median speed-up of the training {median:.2f}x (target >= {SPEEDUP_TARGET}x): "
+              f"{verdict(median, SPEEDUP_TARGET, smaller_is_better=False)}")
+
+
+if __name__ == "__main__":
+    main()
