@@ -66,6 +66,8 @@ class Grader:
         groups = _halves(selected) if not with_mnist and len(selected) > 1 and \
             self._can_split_checks() else [selected]
         hangs = Hangs()  # a method that hangs in one worker is not waited for again
+        if with_mnist:
+            mnist_check.prefetch()
         with ThreadPoolExecutor(1, thread_name_prefix="nngrade-second") \
                 if beside or len(groups) > 1 else contextlib.nullcontext() as pool:
             trained = pool.submit(self._train_mnist, submission, started, hangs) \

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import threading
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
@@ -158,4 +159,8 @@ def load_mnist(split: str = "train", data_dir: Path | None = None,
         raise ValueError(f"split must be one of {sorted(FILES)}, got {split!r}")
     directory = (DATA_DIR if data_dir is None else Path(data_dir)).resolve()
     table = SHA256 if checksums is None else checksums
-    return _load_cached(split, directory, tuple(sorted(table.items())))
+    with _LOADING:  # a load started early (mnist_check.prefetch) is waited for, not repeated
+        return _load_cached(split, directory, tuple(sorted(table.items())))
+
+
+_LOADING = threading.Lock()

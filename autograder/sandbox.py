@@ -355,7 +355,8 @@ class Worker:
         # A random id: frames student code writes to the protocol pipe ahead of time (it can)
         # cannot answer a request they did not see; stale and unsolicited ones are skipped.
         ident = secrets.randbits(52)
-        self._send(wire.encode({**message, "id": ident}), deadline)
+        for part in wire.encode_parts({**message, "id": ident}):
+            self._send(part, deadline)
         reply = self._receive(deadline)
         while isinstance(reply, dict) and reply.get("id") != ident:
             reply = self._receive(deadline)
@@ -369,7 +370,7 @@ class Worker:
             )
         return reply.get("ok")
 
-    def _send(self, data: bytes, deadline: float) -> None:
+    def _send(self, data: bytes | memoryview, deadline: float) -> None:
         """Write a request without ever blocking: a worker that stops reading times out."""
         view, fd = memoryview(data), self.proc.stdin.fileno()
         writable = True  # a request usually fits the pipe: write first, wait only when full

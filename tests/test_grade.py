@@ -424,3 +424,14 @@ def test_the_grader_stops_asking_once_a_checkpoint_passes(monkeypatch):
     outcome, requests = _scripted_outcome(monkeypatch, replies)
     assert requests == ["train", "train_more"], outcome
     assert outcome.accuracy == 1.0 and outcome.early and outcome.epochs_trained == 1.0
+
+
+def test_a_checkpoint_without_predictions_is_skipped_but_never_the_end(monkeypatch):
+    """A checkpoint the worker did not predict at (training accuracy below the gate) asks
+    for more; the end must bring predictions."""
+    skipped = {"predictions": None, "finished": False, "batches_done": 1}
+    passing = {"predictions": np.array([0, 1, 0, 1]), "finished": False, "batches_done": 2}
+    outcome, requests = _scripted_outcome(monkeypatch, [skipped, passing])
+    assert requests == ["train", "train_more"] and outcome.accuracy == 1.0 and outcome.early
+    outcome, _ = _scripted_outcome(monkeypatch, [{**skipped, "finished": True}])
+    assert outcome.cause == "returned_none" and "predicted labels" in outcome.message

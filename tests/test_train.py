@@ -469,3 +469,23 @@ def test_checkpoint_predictions_are_made_in_evaluation_mode(mnist):
     assert modes == [(32, True), (10, False)]
     second = training.advance()
     assert second["finished"] and modes[2:] == [(32, True), (10, False)]
+
+
+def test_a_checkpoint_below_the_training_accuracy_gate_skips_its_predictions(mnist):
+    """``predict_from_train_accuracy``: no test predictions at a checkpoint whose training
+    batches were less accurate; always at the end, and the result is the same."""
+    x_train, y_train, x_test, _ = mnist
+    args = (x_train[:1000], y_train[:1000], x_test[:300])
+    cfg = {**MLP_CFG, "epochs": 2, "check_every": 0.25}
+    replies = {}
+    for gate in (0.0, 1.01):  # every checkpoint; none but the end
+        training = train.Training(NS, {**cfg, "predict_from_train_accuracy": gate}, *args,
+                                  seed=3)
+        replies[gate] = [training.advance()]
+        while not replies[gate][-1]["finished"]:
+            replies[gate].append(training.advance())
+    assert all(r["predictions"] is not None for r in replies[0.0])
+    assert [r["predictions"] is None for r in replies[1.01]] == [True] * 7 + [False]
+    assert np.array_equal(replies[0.0][-1]["predictions"], replies[1.01][-1]["predictions"])
+    last = replies[0.0][-1]
+    assert last["examples_seen"] == 2000 and 0 < last["examples_correct"] <= 2000

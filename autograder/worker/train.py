@@ -29,7 +29,8 @@ def training_log() -> dict[str, Any]:
     """An empty log for ``epoch_steps`` (see ``run_epochs`` for its keys)."""
     return {"batch_losses": [], "epoch_losses": [], "train_accuracy": math.nan,
             "epoch_seconds": [], "epoch_cpu_seconds": [],
-            "stopped_early": False, "epochs_done": 0, "batches_done": 0}
+            "stopped_early": False, "epochs_done": 0, "batches_done": 0,
+            "examples_seen": 0, "examples_correct": 0}
 
 
 def epoch_steps(log: dict[str, Any], n: int, epochs: int, batch_size: int, seed: int,
@@ -72,6 +73,8 @@ def epoch_steps(log: dict[str, Any], n: int, epochs: int, batch_size: int, seed:
             correct += hits
             seen += len(idx)
             log["batches_done"] += 1
+            log["examples_seen"] += len(idx)
+            log["examples_correct"] += hits
             if first + batch_size < n:  # the epoch's last batch is yielded below
                 suspended = time.perf_counter(), time.process_time()
                 yield log
@@ -269,6 +272,10 @@ class Training:
         self.log = training_log()
         self.finished = False
         self.last: tuple[int, np.ndarray] | None = None  # (batches_done, its predictions)
+        # A checkpoint whose training batches were below this accuracy skips predicting the
+        # test set (nothing to gain: the test accuracy is not near the threshold yet).
+        self.gate = float(cfg.get("predict_from_train_accuracy") or 0.0)
+        self.counted = (0, 0)  # examples seen and correct at the last checkpoint
         net.train()
         self.steps = epoch_steps(
             self.log, len(x_train), int(cfg.get("epochs", 1)), batch_size, seed, step,
@@ -292,9 +299,18 @@ class Training:
             self.finished = True
         if not self.finished and self.log["epochs_done"] == int(self.cfg.get("epochs", 1)):
             self.finished = next(self.steps, None) is None  # at the very end: nothing left
-        return {"predictions": self._predictions(), "finished": self.finished,
+        return {"predictions": self._predictions() if self._worth_predicting() else None,
+                "finished": self.finished,
                 "seconds": time.perf_counter() - self.start,
                 **_report(dict(self.log), self.net, self.cfg, self.epoch_predictions)}
+
+    def _worth_predicting(self) -> bool:
+        """Always at the end; before, only if the batches since the last checkpoint were
+        at least ``gate`` accurate (in training mode)."""
+        seen, correct = self.log["examples_seen"], self.log["examples_correct"]
+        segment = (seen - self.counted[0], correct - self.counted[1])
+        self.counted = (seen, correct)
+        return self.finished or segment[0] == 0 or segment[1] >= self.gate * segment[0]
 
     def _predictions(self) -> np.ndarray:
         done = self.log["batches_done"]
