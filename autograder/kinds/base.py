@@ -107,13 +107,14 @@ class Context:
         return Tolerance(float(t.get("rtol", 1e-5)), float(t.get("atol", 1e-7)))
 
     # -- building blocks ------------------------------------------------------------
-    def new(self, dims: dict[str, Any]) -> Handle:
+    def new(self, dims: dict[str, Any], preset: dict[str, Any] | None = None) -> Handle:
         """A fresh instance: ``init`` positional and ``init_kwargs`` keyword arguments, each
-        a name of the dims (an int, a pair, a string, a boolean) or a literal value."""
+        a name of the dims (an int, a pair, a string, a boolean) or a literal value; then
+        each ``preset`` attribute set, in order."""
         args = [dims[a] if isinstance(a, str) else a for a in self.p.init]
         kwargs = {k: dims[v] if isinstance(v, str) else v
                   for k, v in getattr(self.p, "init_kwargs", {}).items()}
-        return self.session.new(self.name, *args, **kwargs)
+        return self.session.new(self.name, *args, preset_attrs=preset, **kwargs)
 
     def make_input(self, rng: np.random.Generator, dims: dict[str, Any],
                    dtype: Any = np.float64) -> np.ndarray:

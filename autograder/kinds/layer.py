@@ -41,17 +41,16 @@ def setup(ctx: Context, rng: np.random.Generator, dims: dict[str, Any], dtype: A
     """A fresh instance with every precondition set by the grader (isolation): parameters,
     mode, and state such as moving statistics (spec ``state``; a rule with ``unset`` is left
     as the constructor made it, for the check of that very behaviour)."""
-    handle = ctx.new(dims)
     x = ctx.make_input(rng, dims, dtype)
     params = ctx.make_params(rng, dims)
-    for name, value in params.items():
-        ctx.session.set(handle, name, value)
+    preset: dict[str, Any] = dict(params)
     for name, rule in ctx.f.get("state", {}).items():
         if "unset" not in rule:
-            ctx.session.set(handle, name, make_array(rule.get("dist", "normal"),
-                                                     shape_of(rule["shape"], dims), rng))
+            preset[name] = make_array(rule.get("dist", "normal"), shape_of(rule["shape"], dims),
+                                      rng)
     if "mode" in ctx.f:
-        ctx.session.set(handle, "training", ctx.f["mode"] == "train")
+        preset["training"] = ctx.f["mode"] == "train"
+    handle = ctx.new(dims, preset)  # set right after construction, in the same request
     return Trial(handle, x, ctx.make_target(rng, x), params, dims)
 
 
@@ -121,9 +120,9 @@ def check_param_grad(ctx: Context) -> None:
         ctx.session.call(t.handle, "accGradParameters", t.x, g)
         expected = ctx.reference(t.x, t.params, dims, t.target, g, grads=True)
         mistakes = ctx.mistakes
+        grads = ctx.session.get_attrs(t.handle, list(ctx.f["grads"].values()))
         for name, grad_name in ctx.f["grads"].items():
-            got = ctx.session.get(t.handle, grad_name)
-            assert_close(got, expected[name], ctx.tol(t.x.dtype), grad_name,
+            assert_close(grads[grad_name], expected[name], ctx.tol(t.x.dtype), grad_name,
                          ctx.where(t.x, t.params, "after zeroGradParameters and one backward"),
                          batch_of(t), hints(ctx), mistakes(t.x, t.params, dims, t.target, g, name))
 
@@ -175,10 +174,10 @@ def check_finite_diff(ctx: Context) -> None:
         forward(ctx, t)  # caches from the last perturbed forward must not leak into backward
         ctx.session.call(t.handle, "zeroGradParameters")
         ctx.session.call(t.handle, "accGradParameters", t.x, g)
+        grads = ctx.session.get_attrs(t.handle, list(ctx.f["grads"].values()))
         for name, grad_name in ctx.f["grads"].items():
-            got = ctx.session.get(t.handle, grad_name)
-            assert_close(got, _numeric_grad(ctx, t, g, name, eps), tol, grad_name, where,
-                         batch_of(t), hints(ctx))
+            assert_close(grads[grad_name], _numeric_grad(ctx, t, g, name, eps), tol, grad_name,
+                         where, batch_of(t), hints(ctx))
 
 
 def _require_input_dependence(ctx: Context, t: Trial, g: np.ndarray | None,
@@ -256,10 +255,11 @@ def _check_values(ctx: Context, t: Trial, g: np.ndarray | None, out: Any, grad: 
                  ctx.mistakes(t.x, t.params, t.dims, t.target, None, "output"))
     assert_close(grad, expected["input"], tol, "gradInput", where, batch_of(t), hints(ctx),
                  ctx.mistakes(t.x, t.params, t.dims, t.target, g, "input"))
-    if not param_grads:
+    if not param_grads or not ctx.f.get("grads"):
         return
+    grads = ctx.session.get_attrs(t.handle, list(ctx.f.get("grads", {}).values()))
     for name, grad_name in ctx.f.get("grads", {}).items():
-        assert_close(ctx.session.get(t.handle, grad_name), expected[name], tol, grad_name,
+        assert_close(grads[grad_name], expected[name], tol, grad_name,
                      where, batch_of(t), hints(ctx),
                      ctx.mistakes(t.x, t.params, t.dims, t.target, g, name))
 
@@ -282,9 +282,10 @@ def _full_pass(ctx: Context, rng: np.random.Generator, t: Trial, extra: str
 def _require_stored(ctx: Context, t: Trial, out: np.ndarray, grad: np.ndarray) -> None:
     """``self.output`` and ``self.gradInput`` hold what the methods returned: containers and
     ``Module.forward``/``backward`` read them."""
+    stored = ctx.session.get_attrs(t.handle, ["output", "gradInput"])
     for attr, returned, method in (("output", out, "updateOutput"),
                                    ("gradInput", grad, "updateGradInput")):
-        kept = ctx.session.get(t.handle, attr)
+        kept = stored[attr]
         same = kept is not None and np.array_equal(
             as_array(kept, f"self.{attr}").astype(np.float64), returned.astype(np.float64))
         require(same, f"self.{attr} does not hold what {method} returned (right values, not "

@@ -211,7 +211,10 @@ class Handler:
     def op_new(self, request: dict) -> Any:
         cls = self.lookup(request["name"])
         args = self.resolve(request.get("args", []))
-        return self.keep(cls(*args, **self.resolve(request.get("kwargs", {}))))
+        obj = cls(*args, **self.resolve(request.get("kwargs", {})))
+        for attr, value in self.resolve(request.get("set") or {}).items():
+            setattr(obj, attr, value)
+        return self.keep(obj)
 
     def op_put(self, request: dict) -> Any:
         return self.keep(self.resolve(request["value"]))
@@ -221,6 +224,10 @@ class Handler:
         for attr in request.get("path", []):
             obj = obj[attr] if isinstance(attr, int) else getattr(obj, attr)
         return self.keep(obj) if request.get("keep") else obj
+
+    def op_get_attrs(self, request: dict) -> Any:
+        obj = self.target(request)
+        return {name: getattr(obj, name) for name in request["names"]}
 
     def op_set(self, request: dict) -> Any:
         setattr(self.target(request), request["attr"], self.resolve(request["value"]))
