@@ -84,13 +84,13 @@ def _run(ctx: Context, rng: np.random.Generator, steps: int, inplace_only: bool)
     expected = trajectory(ctx.p.update, ctx.p.state, config, start, grads)
     handles = [[s.put(v) for v in layer] for layer in start]
     variables, state = s.put(handles), s.put({})
+    originals = s.put(handles)  # the same arrays, in a list student code never sees
     for step in range(1, steps + 1):
         s.call(ctx.name, None, variables, grads[step - 1], dict(config), state)
         where = f"after step {step} (config {_fmt(config)}; variable shapes {shapes})"
-        listed = [[as_array(s.get(variables, i, j), f"variables[{i}][{j}]")
-                   for j in range(len(layer))] for i, layer in enumerate(shapes)]
+        listed = _nested_arrays(s, variables, shapes)
         if inplace_only:
-            _require_inplace(ctx, handles, listed, where)
+            _require_inplace(_nested_arrays(s, originals, shapes), listed, where)
             require(not _matches(listed, start if step == 1 else expected[step - 2],
                                  ctx.tol("float64")),
                     f"the variables did not change {where}: update them in place",
@@ -114,10 +114,22 @@ def _explain(ctx: Context, step: int, listed, expected, where: str, config, star
                                   Cause.OPTIMIZER_MISTAKE if cause else exc.cause) from None
 
 
-def _require_inplace(ctx: Context, handles, listed, where: str) -> None:
-    for i, layer in enumerate(handles):
-        for j, handle in enumerate(layer):
-            original = as_array(ctx.session.get(handle), f"variables[{i}][{j}]")
+def _nested_arrays(s: Any, nested: Any, shapes: list[list[tuple]]) -> list[list[np.ndarray]]:
+    """``nested[i][j]`` for every variable, fetched in one request (one per array when
+    student code left the lists in another shape)."""
+    whole = s.get(nested)
+    try:
+        items = [[whole[i][j] for j in range(len(layer))] for i, layer in enumerate(shapes)]
+    except (TypeError, IndexError, KeyError):
+        items = [[s.get(nested, i, j) for j in range(len(layer))]
+                 for i, layer in enumerate(shapes)]
+    return [[as_array(v, f"variables[{i}][{j}]") for j, v in enumerate(layer)]
+            for i, layer in enumerate(items)]
+
+
+def _require_inplace(originals, listed, where: str) -> None:
+    for i, layer in enumerate(originals):
+        for j, original in enumerate(layer):
             require(np.array_equal(original, listed[i][j]),
                     f"variables[{i}][{j}] was replaced instead of updated in place {where}: "
                     "use `var -= step` or np.add(var, ..., out=var); the layers hold the "
