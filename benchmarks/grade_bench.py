@@ -25,7 +25,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import REPO, describe_machine, own_session, run_with_peak_memory, spread, verdict
+from common import (
+    REPO,
+    describe_machine,
+    median,
+    own_session,
+    run_with_peak_memory,
+    spread,
+    verdict,
+)
 
 SOLUTION = REPO / "solutions" / "modules.py"
 NNGRADE = [sys.executable, "-m", "autograder"]
@@ -118,7 +126,7 @@ def main() -> None:
     print()
     for label, mnist, repeats, target in runs:
         times, peaks = command_runs(reference, args.assignment, mnist, repeats)
-        mid = sorted(times)[len(times) // 2]
+        mid = median(times)
         print(f"nngrade grade <{spec.name} reference> {label}: {spread(times)} s "
               f"(target <= {target:g} s: {verdict(mid, target)} at the median, "
               f"{verdict(min(times), target)} at best)")
