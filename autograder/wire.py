@@ -144,8 +144,10 @@ def _decode_array(meta: Any, blob: memoryview, pos: list[int]) -> np.ndarray:
     pos[0] = start + nbytes
     array = np.frombuffer(blob, dtype=dtype, count=math.prod(shape), offset=start)
     # A frame read into its own bytearray (read_frame) is owned by the decoded values: its
-    # arrays are writable views of it. Anything else is copied.
-    return array.reshape(shape) if array.flags.writeable else array.reshape(shape).copy()
+    # arrays are writable views of it, unless misaligned (after an odd-sized array), which
+    # some compiled code does not expect. Anything else is copied.
+    keep = array.flags.writeable and array.flags.aligned
+    return array.reshape(shape) if keep else array.reshape(shape).copy()
 
 
 def decode(text: bytes, blob: bytes) -> Any:
