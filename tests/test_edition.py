@@ -6,15 +6,13 @@ the reference passes the end-to-end MNIST check trained by the grader's own Adam
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from corpus import EDITION, Bug, Variant
+from corpus import EDITION
 from corpus.edition_2025_bugs import BUGS
 from corpus.edition_2025_variants import VARIANTS
+from corpus.grading import diagnosed, failures, grade_entries, losers
 
 from autograder.grade import Grader
-from autograder.results import GradeResult
 from autograder.spec import load_assignment
 from autograder.submission import load_submission
 
@@ -29,20 +27,10 @@ def reference(tmp_path_factory: pytest.TempPathFactory):
     return path
 
 
-def _losers(result: GradeResult) -> set[str]:
-    return {c.name for c in result.components if c.score < c.max_score}
 
 
-def _failures(result: GradeResult) -> list[tuple[str, str, str]]:
-    return [(c.name, k.name, k.message) for c in result.components for k in c.checks
-            if not k.passed]
 
 
-def _diagnosed(bug: Bug, result: GradeResult) -> bool:
-    failed = [k for c in result.components for k in c.checks if not k.passed]
-    text = " ".join(f"{k.name} {k.message}" for k in failed)
-    return ((bug.causes is None or any(k.cause in bug.causes for k in failed))
-            and (bug.message is None or bug.message in text))
 
 
 def test_the_edition_extends_the_classic():
@@ -64,25 +52,14 @@ def test_reference_full_marks_and_each_bug_costs_only_its_component(tmp_path, re
     assignment = load_assignment("edition-2025")
     assert len(BUGS) >= 30 and len(VARIANTS) >= 6
     assert sum(b.component in NEW for b in BUGS) >= 25
-    entries: list[Bug | Variant | None] = [None, *VARIANTS, *BUGS]  # None: the reference
-
-    def grade(entry: Bug | Variant | None) -> GradeResult:
-        path = reference
-        if entry is not None:
-            path = tmp_path / f"{entry.id}.py"
-            path.write_text(EDITION.build(entry))
-        return Grader(assignment, mnist=False).grade(load_submission(path))
-
-    with ThreadPoolExecutor(2) as pool:
-        results = dict(zip([e.id if e else "reference" for e in entries],
-                           pool.map(grade, entries), strict=True))
+    results = grade_entries(EDITION, assignment, reference, [*VARIANTS, *BUGS], tmp_path)
     for name in ["reference", *(v.id for v in VARIANTS)]:
-        assert _failures(results[name]) == [], name
+        assert failures(results[name]) == [], name
         assert results[name].notes == [], name
-    wrong = {b.id: sorted(_losers(results[b.id])) for b in BUGS
-             if _losers(results[b.id]) != {b.component}}
+    wrong = {b.id: sorted(losers(results[b.id])) for b in BUGS
+             if losers(results[b.id]) != {b.component}}
     assert wrong == {}, "bugs not caught, or blamed on other components"
-    assert [b.id for b in BUGS if not _diagnosed(b, results[b.id])] == []
+    assert [b.id for b in BUGS if not diagnosed(b, results[b.id])] == []
 
 
 def test_corpus_patches_apply_exactly_once():

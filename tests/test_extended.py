@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import tomllib
 import types
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from corpus import EXTENDED, Bug, Variant
+from corpus import EXTENDED
 from corpus.extended_bugs import BUGS
 from corpus.extended_variants import VARIANTS
+from corpus.grading import diagnosed, failures, grade_entries, losers
 from paths import EXTENDED_SPEC as SPEC
 
 from autograder.grade import Grader
-from autograder.results import GradeResult
 from autograder.spec import load_assignment
 from autograder.submission import load_submission
 
@@ -41,20 +40,8 @@ def _helpers() -> dict:
 E = _solution()
 
 
-def _losers(result: GradeResult) -> set[str]:
-    return {c.name for c in result.components if c.score < c.max_score}
 
 
-def _diagnosed(bug: Bug, result: GradeResult) -> bool:
-    failed = [k for c in result.components for k in c.checks if not k.passed]
-    text = " ".join(f"{k.name} {k.message}" for k in failed)
-    return ((bug.causes is None or any(k.cause in bug.causes for k in failed))
-            and (bug.message is None or bug.message in text))
-
-
-def _failures(result: GradeResult) -> list[tuple[str, str, str]]:
-    return [(c.name, k.name, k.message) for c in result.components for k in c.checks
-            if not k.passed]
 
 
 def test_reference_full_marks_and_each_bug_costs_only_its_component(tmp_path, extended_reference):
@@ -62,25 +49,14 @@ def test_reference_full_marks_and_each_bug_costs_only_its_component(tmp_path, ex
     assignment = load_assignment("extended")
     components = {c.name for c in assignment.components}
     assert len(BUGS) >= 14 and {b.component for b in BUGS} == components
-    entries: list[Bug | Variant | None] = [None, *VARIANTS, *BUGS]  # None: the reference
-
-    def grade(entry: Bug | Variant | None) -> GradeResult:
-        path = extended_reference
-        if entry is not None:
-            path = tmp_path / f"{entry.id}.py"
-            path.write_text(EXTENDED.build(entry))
-        return Grader(assignment, mnist=False).grade(load_submission(path))
-
-    with ThreadPoolExecutor(2) as pool:
-        results = dict(zip([e.id if e else "reference" for e in entries],
-                           pool.map(grade, entries), strict=True))
+    results = grade_entries(EXTENDED, assignment, extended_reference, [*VARIANTS, *BUGS], tmp_path)
     for name in ["reference", *(v.id for v in VARIANTS)]:
-        assert _failures(results[name]) == [], name
+        assert failures(results[name]) == [], name
         assert results[name].notes == [], name
-    wrong = {b.id: sorted(_losers(results[b.id])) for b in BUGS
-             if _losers(results[b.id]) != {b.component}}
+    wrong = {b.id: sorted(losers(results[b.id])) for b in BUGS
+             if losers(results[b.id]) != {b.component}}
     assert wrong == {}, "bugs not caught, or blamed on other components"
-    assert [b.id for b in BUGS if not _diagnosed(b, results[b.id])] == []
+    assert [b.id for b in BUGS if not diagnosed(b, results[b.id])] == []
 
 
 def test_corpus_patches_apply_exactly_once():
