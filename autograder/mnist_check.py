@@ -30,6 +30,10 @@ def _training_config(run: LoadedSubmission, cfg: dict) -> dict:
 
 
 PREDICT_SECONDS = 20.0  # kept from the submission's budget for predicting and scoring
+CHECK_EVERY = 0.25  # the default of [mnist] check_every (epochs between checkpoints)
+# A checkpoint predicts the test set only once the training batches since the last one are
+# at most this far below the threshold.
+TRAIN_ACCURACY_MARGIN = 0.02
 
 
 def needed_names(assignment: Assignment) -> set[str]:
@@ -54,9 +58,6 @@ def _training_seconds(run: LoadedSubmission, cfg: dict) -> float:
         raise CheckFailed(f"not run: the submission's time budget of {run.session.budget:g} s "
                           "ran out", Cause.BUDGET)
     return min(budget, left)
-
-
-CHECK_EVERY = 0.25  # the default of [mnist] check_every (epochs between checkpoints)
 
 
 @dataclass
@@ -106,9 +107,6 @@ def _checkpoint(reply: object, y_test: np.ndarray, batches_before: int) -> _Chec
 def _max_checkpoints(cfg: dict, every: float) -> int:
     """How many checkpoints training has at most: one every ``every`` epochs, and the end."""
     return 1 if every <= 0 else int(np.ceil(int(cfg.get("epochs", 1)) / every - 1e-9)) + 1
-
-
-TRAIN_ACCURACY_MARGIN = 0.02
 
 
 def prefetch() -> None:

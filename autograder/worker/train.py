@@ -299,18 +299,15 @@ class Training:
             self.finished = True
         if not self.finished and self.log["epochs_done"] == int(self.cfg.get("epochs", 1)):
             self.finished = next(self.steps, None) is None  # at the very end: nothing left
-        return {"predictions": self._predictions() if self._worth_predicting() else None,
+        # Predict always at the end; before, only if the batches since the last checkpoint
+        # were at least ``gate`` accurate (in training mode).
+        seen, correct = self.log["examples_seen"], self.log["examples_correct"]
+        worth = self.finished or correct - self.counted[1] >= self.gate * (seen - self.counted[0])
+        self.counted = (seen, correct)
+        return {"predictions": self._predictions() if worth else None,
                 "finished": self.finished,
                 "seconds": time.perf_counter() - self.start,
                 **_report(dict(self.log), self.net, self.cfg, self.epoch_predictions)}
-
-    def _worth_predicting(self) -> bool:
-        """Always at the end; before, only if the batches since the last checkpoint were
-        at least ``gate`` accurate (in training mode)."""
-        seen, correct = self.log["examples_seen"], self.log["examples_correct"]
-        segment = (seen - self.counted[0], correct - self.counted[1])
-        self.counted = (seen, correct)
-        return self.finished or segment[0] == 0 or segment[1] >= self.gate * segment[0]
 
     def _predictions(self) -> np.ndarray:
         done = self.log["batches_done"]
