@@ -202,11 +202,12 @@ class Handler:
         names = sorted(k for k in self.namespace if not k.startswith("__"))
         return {"errors": errors, "names": names}
 
-    def op_seed(self, request: dict) -> Any:
+    def reseed(self, seed: int) -> None:
+        """Seed ``random`` and ``np.random`` (sent along with a request's ``reseed``)."""
         import random
 
-        random.seed(request["seed"])
-        self.np.random.seed(request["seed"])
+        random.seed(seed)
+        self.np.random.seed(seed)
 
     def op_new(self, request: dict) -> Any:
         cls = self.lookup(request["name"])
@@ -313,7 +314,7 @@ class Handler:
             return {"error": {"type": "ProtocolError", "message": f"unknown op {request!r}"}}
         try:
             if "reseed" in request:  # a seed sent along with the request: one round trip fewer
-                self.op_seed({"seed": request["reseed"]})
+                self.reseed(request["reseed"])
             value = op(request)
         except BaseException as exc:  # noqa: BLE001 - any student failure is data
             return {"error": self.describe(exc)}
