@@ -78,7 +78,16 @@ class MnistKeys:
     batch_size: int = param(128, "minibatch size")
     check_every: float = param(
         0.25, "epochs between checkpoints: at each, the grader scores the test predictions and "
-              "stops training once they reach the threshold; `0`: only after the last epoch")
+              "stops training once they reach the threshold plus `stop_margin`; `0`: only "
+              "after the last epoch")
+    stop_margin: float = param(
+        0.005, "how far above the threshold a checkpoint must be to stop training early (the "
+               "end of training needs only the threshold): test accuracy moves by up to half "
+               "a point between checkpoints")
+    dtype: str = param(
+        "float32", "the parameters' dtype during training (`\"native\"`: the submission's "
+                   "own); the cast is skipped when it could not be transparent, and a float32 "
+                   "training that raises is run again in the submission's own dtype")
     seed: int = param(0, "seeds the initialisation and the batch order")
     container: str = param("Sequential", "the container component")
     input_shape: list[int] | None = param(None, "each image's shape, e.g. `[1, 28, 28]`; unset: "

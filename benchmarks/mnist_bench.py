@@ -1,26 +1,27 @@
-"""What stopping MNIST training at the threshold saves, and whether it changes any outcome.
+"""What the fast MNIST check saves, and whether it changes any outcome.
 
     .venv/bin/python benchmarks/mnist_bench.py                      # reference + corpus
     .venv/bin/python benchmarks/mnist_bench.py --limit 4            # the first four
     .venv/bin/python benchmarks/mnist_bench.py --ids reference,linear_no_bias_grad
 
 Each submission's MNIST check alone (``Grader(...).grade(sub, only=["MNIST"])``) is graded
-twice: with early stopping (the grader scores the test predictions at every ``[mnist]
-check_every`` checkpoint and stops once they reach the threshold) and without (every epoch,
-one prediction at the end: the outcome before issue 17). The two runs are interleaved, the
-first one alternating, so that load on the machine falls on both alike.
+twice: as the grader does now (parameters in float32, ``[mnist] dtype``; the test
+predictions scored at every ``check_every`` checkpoint, training stopped once they clear the
+threshold by ``stop_margin``) and as before issue 17 (the submission's own dtype, every
+epoch, one prediction at the end). The two runs are interleaved, the first one alternating,
+so that load on the machine falls on both alike.
 
 Submissions: the reference solution, then the corpus entries (tests/corpus) that touch a
 component the MNIST network uses: bugs in such a component (or in ``Module``, their base
 class) and correct variants that rewrite one. Printed per submission: pass/fail, test
 accuracy and the training seconds (the worker's, predictions included) both ways; then how
-many outcomes agree (target: all) and the median speed-up (target >= 1.2x: the reference
-reaches 97 % after about 1350 of its 1876 batches).
+many outcomes agree (target: all) and the median speed-up of the training.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import statistics
 import sys
@@ -30,7 +31,6 @@ from pathlib import Path
 
 from common import REPO, describe_machine, own_session, verdict
 
-SPEEDUP_TARGET = 1.2  # median full / early training seconds
 CORPUS = {"modules": ("MODULES", "modules"), "extended": ("EXTENDED", "extended"),
           "edition-2025": ("EDITION", "edition_2025")}
 
@@ -63,13 +63,17 @@ def corpus_entries(assignment) -> list[tuple[str, str]]:
     return entries
 
 
-def grade_mnist(assignment, path: Path, early: bool) -> dict:
+def grade_mnist(assignment, path: Path, now: bool) -> dict:
+    """The MNIST check as graded now (``now``) or before issue 17."""
     from autograder.grade import Grader
     from autograder.submission import load_submission
 
+    if not now:
+        assignment = dataclasses.replace(assignment,
+                                         mnist={**assignment.mnist, "dtype": "native"})
     started = time.perf_counter()
-    result = Grader(assignment, mnist_early_stop=early).grade(load_submission(path),
-                                                              only=["MNIST"])
+    result = Grader(assignment, mnist_early_stop=now).grade(load_submission(path),
+                                                            only=["MNIST"])
     mnist = result.components[-1]
     return {"passed": mnist.checks[0].passed, "accuracy": mnist.extra.get("accuracy", 0.0),
             "seconds": mnist.extra.get("seconds", 0.0), "wall": time.perf_counter() - started,
@@ -95,7 +99,9 @@ def main() -> None:
     assignment = load_assignment(args.assignment)
     cfg = assignment.mnist
     print(f"{assignment.name}: {cfg.get('epochs', 1)} epochs, threshold "
-          f"{cfg.get('threshold', 0.97):.1%}, check_every {cfg.get('check_every', 0.25)}\n")
+          f"{cfg.get('threshold', 0.97):.1%}, check_every {cfg.get('check_every', 0.25)}, "
+          f"stop_margin {cfg.get('stop_margin', 0.005)}, dtype {cfg.get('dtype', 'float32')}"
+          "\n")
     entries = [("reference", assignment.solution_text()), *corpus_entries(assignment)]
     if args.ids:
         wanted = args.ids.split(",")
@@ -105,14 +111,14 @@ def main() -> None:
     directory = Path(tempfile.mkdtemp())
     print(f"{'submission':<34} {'outcome':>9} {'accuracy':>15} {'training s':>13} "
           f"{'epochs':>6} {'speed-up':>8}")
-    print(f"{'':<34} {'early/full':>9} {'early / full':>15} {'early / full':>13}")
+    print(f"{'':<34} {'now/before':>9} {'now / before':>15} {'now / before':>13}")
     same, speedups = 0, []
     for i, (ident, source) in enumerate(entries):
         path = directory / f"{ident}.py"
         path.write_text(source)
         order = [True, False] if i % 2 == 0 else [False, True]
-        runs = {early: grade_mnist(assignment, path, early) for early in order}
-        early, full = runs[True], runs[False]
+        runs = {now: grade_mnist(assignment, path, now) for now in order}
+        early, full = runs[True], runs[False]  # now, before
         same += early["passed"] == full["passed"]
         speedup = full["seconds"] / early["seconds"] if early["seconds"] else float("nan")
         if early["seconds"] and full["seconds"]:
@@ -126,9 +132,8 @@ def main() -> None:
     print(f"\nsame pass/fail outcome on {same} of {len(entries)} (target: {len(entries)} of "
           f"{len(entries)}): {verdict(len(entries) - same, 0)}")
     if speedups:
-        median = statistics.median(speedups)
-        print(f"median speed-up of the training {median:.2f}x (target >= {SPEEDUP_TARGET}x): "
-              f"{verdict(median, SPEEDUP_TARGET, smaller_is_better=False)}")
+        print(f"median speed-up of the training {statistics.median(speedups):.2f}x "
+              f"(range {min(speedups):.2f}-{max(speedups):.2f}x)")
 
 
 if __name__ == "__main__":

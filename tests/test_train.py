@@ -489,3 +489,92 @@ def test_a_checkpoint_below_the_training_accuracy_gate_skips_its_predictions(mni
     assert np.array_equal(replies[0.0][-1]["predictions"], replies[1.01][-1]["predictions"])
     last = replies[0.0][-1]
     assert last["examples_seen"] == 2000 and 0 < last["examples_correct"] <= 2000
+
+
+# --- the float32 cast of a student's network ----------------------------------------------
+
+
+class ListedLinear(Linear):
+    """Keeps its parameters in a list as well: a cast of the attributes would leave the list
+    (which getParameters returns, and the optimizer updates) behind."""
+
+    def __init__(self, n_in, n_out):
+        super().__init__(n_in, n_out)
+        self.params = [self.W, self.b]
+
+    def getParameters(self):
+        return self.params
+
+
+class TransposedLinear(Linear):
+    """Keeps a transposed view of W for the forward pass."""
+
+    def __init__(self, n_in, n_out):
+        super().__init__(n_in, n_out)
+        self.WT = self.W.T
+
+    def updateOutput(self, x):
+        return x @ self.WT + self.b
+
+
+class AliasedLinear(Linear):
+    """Two attribute names for one weight array: both must follow the same cast copy."""
+
+    def __init__(self, n_in, n_out):
+        super().__init__(n_in, n_out)
+        self.weight = self.W
+
+    def updateOutput(self, x):
+        return x @ self.weight.T + self.b
+
+
+class WrappedLinear(Linear):
+    """getParameters reads the arrays from an object the cast does not see into."""
+
+    def __init__(self, n_in, n_out):
+        super().__init__(n_in, n_out)
+        self.store = type("Store", (), {})()
+        self.store.W = self.W
+
+    def getParameters(self):
+        return [self.store.W, self.b]
+
+
+def _linear_net(layer_class):
+    net = Sequential()
+    net.add(layer_class(4, 3))
+    return net
+
+
+def test_cast_rebinds_every_name_of_an_array_to_one_copy():
+    net = _linear_net(AliasedLinear)
+    assert train._cast_parameters(net, np.dtype(np.float32))
+    layer = net.modules[0]
+    assert layer.W.dtype == np.float32 and layer.weight is layer.W
+    assert layer.gradW.dtype == np.float32
+
+
+@pytest.mark.parametrize("layer_class", [ListedLinear, TransposedLinear])
+def test_cast_is_refused_when_a_parameter_is_also_held_in_a_container_or_a_view(layer_class):
+    net = _linear_net(layer_class)
+    before = {name: value for name, value in vars(net.modules[0]).items()}
+    assert not train._cast_parameters(net, np.dtype(np.float32))
+    assert all(vars(net.modules[0])[name] is value for name, value in before.items())
+
+
+def test_cast_reports_parameters_it_could_not_reach():
+    assert not train._cast_parameters(_linear_net(WrappedLinear), np.dtype(np.float32))
+
+
+@pytest.mark.parametrize(("layer_class", "dtypes"), [
+    (Linear, ["float32"]), (AliasedLinear, ["float32"]), (ListedLinear, ["float64"]),
+    (TransposedLinear, ["float64"]), (WrappedLinear, ["float64"])])
+def test_training_in_float32_falls_back_to_the_networks_own_dtype(mnist, layer_class, dtypes):
+    """A network the cast cannot reach whole trains as it was built, and as well."""
+    x_train, y_train, x_test, y_test = mnist
+    cfg = {**MLP_CFG, "dtype": "float32",
+           "layers": [["L", 784, 32], ["ReLU"], ["L", 32, 10], ["LogSoftMax"]]}
+    result = train.train_and_predict({**NS, "L": layer_class}, cfg, x_train[:3000],
+                                     y_train[:3000], x_test[:500], seed=0)
+    assert result["parameter_dtypes"] == dtypes
+    assert accuracy(result, y_test[:500]) > 0.8

@@ -213,6 +213,17 @@ def build_network(ns: Mapping[str, Any], cfg: Mapping[str, Any]) -> Any:
     return net
 
 
+def _network(ns: Mapping[str, Any], cfg: Mapping[str, Any], seed: int) -> Any:
+    """``cfg``'s network, its parameters cast to ``cfg["dtype"]`` (if set) when the cast is
+    transparent (``_cast_parameters``); else built again as the submission makes it."""
+    np.random.seed(seed)  # student initialisers (and Dropout masks) draw from it
+    net = build_network(ns, cfg)
+    if cfg.get("dtype") and not _cast_parameters(net, np.dtype(cfg["dtype"])):
+        np.random.seed(seed)
+        net = build_network(ns, cfg)
+    return net
+
+
 def _as_inputs(x: np.ndarray, input_shape: Any) -> np.ndarray:
     """Reshape uint8 images to (N, 784) or (N, *input_shape); kept uint8 to save memory."""
     x = np.asarray(x)
@@ -258,8 +269,7 @@ class Training:
         x_train = _as_inputs(x_train, cfg.get("input_shape"))
         self.x_test = _as_inputs(x_test, cfg.get("input_shape"))
         y_train = _labels(y_train, len(x_train))
-        np.random.seed(seed)  # student initialisers (and Dropout masks) draw from it
-        self.net = net = build_network(ns, cfg)
+        self.net = net = _network(ns, cfg, seed)
         compare_options(net, cfg)
         criterion = _lookup(ns, cfg["criterion"], "criterion")()
         config = dict(cfg.get("optimizer_config", {}))
@@ -344,16 +354,14 @@ def train_and_predict(ns: Mapping[str, Any], cfg: Mapping[str, Any], x_train: np
 def compare_options(net: Any, cfg: Mapping[str, Any]) -> None:
     """Apply ``nngrade compare``'s options (all optional) to a freshly built ``net``.
 
-    ``dtype`` ("float32") casts the float parameters and gradients; ``init_params`` (one
-    list of arrays per layer, as ``getParameters()`` nests them) is copied into the
-    parameters in place. Read elsewhere: ``lr_decay`` multiplies the learning rate by
+    ``init_params`` (one list of arrays per layer, as ``getParameters()`` nests them) is
+    copied into the parameters in place. Read elsewhere: ``dtype`` (``_network``; the MNIST
+    check sets it too); ``lr_decay`` multiplies the learning rate by
     itself after every epoch; ``input_gradient`` false replaces ``net.backward`` with
     ``backward_without_input_gradient``; ``eval_each_epoch`` adds ``epoch_predictions``
-    (test predictions after each complete epoch), ``batch_losses`` (float32) and
-    ``parameter_dtypes`` to the reply.
+    (test predictions after each complete epoch) and ``batch_losses`` (float32) to the
+    reply.
     """
-    if cfg.get("dtype"):
-        _cast_parameters(net, np.dtype(cfg["dtype"]))
     if cfg.get("init_params") is not None:
         _set_parameters(net, cfg["init_params"])
 
@@ -383,11 +391,11 @@ def _report(log: dict[str, Any], net: Any, cfg: Mapping[str, Any],
             epoch_predictions: list[np.ndarray]) -> dict[str, Any]:
     """The log without ``batch_losses`` unless compare asked for the curves."""
     batch_losses = log.pop("batch_losses")
+    log["parameter_dtypes"] = _parameter_dtypes(net)
     if not cfg.get("eval_each_epoch"):
         return log
     return {**log, "epoch_predictions": epoch_predictions,
-            "batch_losses": np.asarray(batch_losses, dtype=np.float32),
-            "parameter_dtypes": _parameter_dtypes(net)}
+            "batch_losses": np.asarray(batch_losses, dtype=np.float32)}
 
 
 def _layers(net: Any) -> list[Any]:
@@ -398,15 +406,52 @@ def _layers(net: Any) -> list[Any]:
     return [leaf for child in children for leaf in _layers(child)]
 
 
-def _cast_parameters(net: Any, dtype: np.dtype) -> None:
+def _cast_parameters(net: Any, dtype: np.dtype) -> bool:
     """Rebind each layer attribute that holds a float parameter or gradient array to a
-    ``dtype`` copy: a network created in float64 would upcast every float32 batch."""
-    for layer in _layers(net):
-        arrays = {id(a) for a in [*layer.getParameters(), *layer.getGradParameters()]
-                  if isinstance(a, np.ndarray) and a.dtype.kind == "f"}
+    ``dtype`` copy (one copy per array, however many attributes name it): a network created
+    in float64 would upcast every float32 batch.
+
+    Returns False, with nothing changed, when the cast could not be transparent: a
+    parameter array also held inside a list, dict or tuple, or viewed by another array (the
+    forward pass might read the old array while the optimizer updates the new one). True
+    once ``getParameters()`` and ``getGradParameters()`` return ``dtype`` arrays; False if
+    they still do not (they read the arrays from somewhere else): then the network is
+    partly cast, and the caller builds it again."""
+    layers = _layers(net)
+    params = {id(a): a for layer in layers for a in _float_arrays(layer)}
+    if any(_held_elsewhere(vars(owner), params) for owner in [net, *layers]
+           if hasattr(owner, "__dict__")):
+        return False
+    copies: dict[int, np.ndarray] = {}
+    for layer in layers:
         for name, value in list(vars(layer).items()):
-            if id(value) in arrays and value.dtype != dtype:
-                setattr(layer, name, value.astype(dtype))
+            if id(value) in params and value.dtype != dtype:
+                setattr(layer, name, copies.setdefault(id(value), value.astype(dtype)))
+    return all(a.dtype == dtype for layer in layers for a in _float_arrays(layer))
+
+
+def _float_arrays(layer: Any) -> list[np.ndarray]:
+    return [a for a in [*layer.getParameters(), *layer.getGradParameters()]
+            if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+
+
+def _held_elsewhere(attributes: Mapping[str, Any], params: Mapping[int, np.ndarray],
+                    depth: int = 3) -> bool:
+    """Whether a parameter array is held inside a container among ``attributes`` or viewed
+    by an array there (a plain attribute holding the array itself is fine)."""
+    def inside(value: Any, level: int) -> bool:
+        if isinstance(value, np.ndarray):
+            return level > 0 and id(value) in params or id(value) not in params and any(
+                np.may_share_memory(value, p) for p in params.values())
+        if level >= depth:
+            return False
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, (list, tuple)):
+            return any(inside(v, level + 1) for v in value)
+        return False
+
+    return any(inside(v, 0) for v in attributes.values())
 
 
 def _set_parameters(net: Any, init_params: Sequence[Sequence[Any]]) -> None:
