@@ -296,8 +296,8 @@ class Training:
         """Train to the next checkpoint (or the end) and predict the test set there.
 
         Returns ``predictions`` (int64, one per test image), ``finished``, ``seconds`` (wall
-        time since training began) and the log (see ``run_epochs``; ``batch_losses`` only
-        with ``eval_each_epoch``)."""
+        time since training began), ``parameter_dtypes`` (what the network trains in) and
+        the log (see ``run_epochs``; ``batch_losses`` only with ``eval_each_epoch``)."""
         if self.finished:
             raise RuntimeError("training has already finished")
         target = checkpoint_batches(self.every, self.batches_per_epoch,
