@@ -29,13 +29,17 @@ Result = dict[str, np.ndarray]
 
 
 def cache_dir() -> Path | None:
-    setting = os.environ.get("NNGRADE_CACHE", "")
+    return _cache_dir(os.environ.get("NNGRADE_CACHE", ""), os.environ.get("XDG_CACHE_HOME"),
+                      os.path.expanduser("~"))
+
+
+@functools.lru_cache(maxsize=8)  # looked up for every reference value of a grading
+def _cache_dir(setting: str, xdg_cache: str | None, home: str) -> Path | None:
     if setting.lower() in ("off", "0", "no"):
         return None
     if setting:
         return Path(setting)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "nngrade" / "references"
+    return Path(xdg_cache or os.path.join(home, ".cache")) / "nngrade" / "references"
 
 
 @functools.lru_cache(maxsize=1)

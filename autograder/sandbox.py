@@ -104,6 +104,17 @@ class BudgetExhausted(WorkerTimeout):
     """The submission's total time budget is used up: no more requests are sent."""
 
 
+COALESCE_BYTES = 1 << 20
+
+
+def _coalesced(parts: list[bytes | memoryview]) -> list[bytes | memoryview]:
+    """A small frame as one piece: each write can wake the worker, and a wake-up costs up to
+    80 µs on a virtual machine (2-3 per request otherwise); big arrays stay uncopied."""
+    if len(parts) > 1 and sum(memoryview(p).nbytes for p in parts) <= COALESCE_BYTES:
+        return [b"".join(parts)]
+    return parts
+
+
 class StudentError(Exception):
     """Student code raised an exception; the worker is still usable."""
 
@@ -355,7 +366,7 @@ class Worker:
         # A random id: frames student code writes to the protocol pipe ahead of time (it can)
         # cannot answer a request they did not see; stale and unsolicited ones are skipped.
         ident = secrets.randbits(52)
-        for part in wire.encode_parts({**message, "id": ident}):
+        for part in _coalesced(wire.encode_parts({**message, "id": ident})):
             self._send(part, deadline)
         reply = self._receive(deadline)
         while isinstance(reply, dict) and reply.get("id") != ident:

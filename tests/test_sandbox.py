@@ -480,3 +480,28 @@ def test_everything_outside_the_system_directories_is_hidden():
         assert top in hidden
     if os.path.isdir("/var/lib"):
         assert "/var/lib" in hidden
+
+
+def test_a_small_request_is_one_write_and_a_big_array_is_not_copied(monkeypatch):
+    """Each write can wake the worker: a small frame goes in one piece; an array of more
+    than ``COALESCE_BYTES`` is written from its own memory."""
+    import autograder.sandbox as sandbox_module
+
+    writes: list[int] = []
+    real_write = os.write
+
+    def counting_write(fd, data):
+        written = real_write(fd, data)
+        writes.append(written)
+        return written
+
+    big = np.arange(sandbox_module.COALESCE_BYTES // 8 + 1, dtype=np.float64)
+    with Worker(Limits()) as worker:
+        session = Session(worker, 20)
+        session.load(["def total(x):\n    return float(x.sum())\n"], "probe.py")
+        monkeypatch.setattr(sandbox_module.os, "write", counting_write)
+        assert session.call("total", None, np.ones(3)) == 3.0
+        assert len(writes) == 1
+        writes.clear()
+        assert session.call("total", None, big) == float(big.sum())
+        assert len(writes) >= 2 and sum(writes[1:]) == big.nbytes  # the blob on its own
