@@ -489,3 +489,24 @@ def test_a_float32_training_that_raises_is_run_again_in_the_submissions_dtype(mo
     outcome, requests = _scripted_outcome(monkeypatch, [overflow], dtype="native")
     assert requests == ["train"] and session_dtypes[-1] == [None]
     assert outcome.cause == "exception"
+
+
+def test_a_float32_near_miss_is_trained_again_in_the_submissions_dtype(monkeypatch):
+    """Less than stop_margin below the threshold in float32: the submission's own dtype
+    decides; not when the worker trained in float64 anyway, nor for a clear miss."""
+    def ending(labels, dtypes):
+        return {**_predicting(4, labels, finished=True), "parameter_dtypes": dtypes}
+
+    near, passing = [0, 1, 0, 0], [0, 1, 0, 1]  # 75 % and 100 % of labels [0, 1, 0, 1]
+    outcome, requests = _scripted_outcome(
+        monkeypatch, [ending(near, ["float32"]), ending(passing, ["float64"])],
+        threshold=0.8, stop_margin=0.1)
+    assert requests == ["train", "train"] and outcome.accuracy == 1.0
+    assert outcome.note == "training in float32 reached 75.00%; trained again with the " \
+                           "parameters' own dtype"
+    outcome, requests = _scripted_outcome(monkeypatch, [ending(near, ["float64"])],
+                                          threshold=0.8, stop_margin=0.1)
+    assert requests == ["train"] and outcome.accuracy == 0.75 and not outcome.note
+    outcome, requests = _scripted_outcome(monkeypatch, [ending(near, ["float32"])],
+                                          threshold=0.9, stop_margin=0.1)
+    assert requests == ["train"] and outcome.accuracy == 0.75

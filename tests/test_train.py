@@ -528,16 +528,35 @@ class AliasedLinear(Linear):
         return x @ self.weight.T + self.b
 
 
-class WrappedLinear(Linear):
-    """getParameters reads the arrays from an object the cast does not see into."""
+class CachedLinear(Linear):
+    """Reads W through a plain object that also holds it."""
 
     def __init__(self, n_in, n_out):
         super().__init__(n_in, n_out)
-        self.store = type("Store", (), {})()
-        self.store.W = self.W
+        self.cache = type("Cache", (), {})()
+        self.cache.W = self.W
+
+    def updateOutput(self, x):
+        return x @ self.cache.W.T + self.b
+
+
+class WrappedLinear(Linear):
+    """getParameters reads W through a closure, which the cast does not see into."""
+
+    def __init__(self, n_in, n_out):
+        super().__init__(n_in, n_out)
+        weights = self.W
+        self.weights = lambda: weights
+        del self.W
+
+    def updateOutput(self, x):
+        return x @ self.weights().T + self.b
+
+    def updateGradInput(self, x, grad_output):
+        return grad_output @ self.weights()
 
     def getParameters(self):
-        return [self.store.W, self.b]
+        return [self.weights(), self.b]
 
 
 def _linear_net(layer_class):
@@ -554,7 +573,7 @@ def test_cast_rebinds_every_name_of_an_array_to_one_copy():
     assert layer.gradW.dtype == np.float32
 
 
-@pytest.mark.parametrize("layer_class", [ListedLinear, TransposedLinear])
+@pytest.mark.parametrize("layer_class", [ListedLinear, TransposedLinear, CachedLinear])
 def test_cast_is_refused_when_a_parameter_is_also_held_in_a_container_or_a_view(layer_class):
     net = _linear_net(layer_class)
     before = {name: value for name, value in vars(net.modules[0]).items()}
@@ -568,7 +587,8 @@ def test_cast_reports_parameters_it_could_not_reach():
 
 @pytest.mark.parametrize(("layer_class", "dtypes"), [
     (Linear, ["float32"]), (AliasedLinear, ["float32"]), (ListedLinear, ["float64"]),
-    (TransposedLinear, ["float64"]), (WrappedLinear, ["float64"])])
+    (TransposedLinear, ["float64"]), (CachedLinear, ["float64"]),
+    (WrappedLinear, ["float64"])])
 def test_training_in_float32_falls_back_to_the_networks_own_dtype(mnist, layer_class, dtypes):
     """A network the cast cannot reach whole trains as it was built, and as well."""
     x_train, y_train, x_test, y_test = mnist

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import time
+import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -412,14 +413,16 @@ def _cast_parameters(net: Any, dtype: np.dtype) -> bool:
     in float64 would upcast every float32 batch.
 
     Returns False, with nothing changed, when the cast could not be transparent: a
-    parameter array also held inside a list, dict or tuple, or viewed by another array (the
+    parameter array also held inside a list, dict, tuple or plain object, or viewed by
+    another array (the
     forward pass might read the old array while the optimizer updates the new one). True
     once ``getParameters()`` and ``getGradParameters()`` return ``dtype`` arrays; False if
     they still do not (they read the arrays from somewhere else): then the network is
     partly cast, and the caller builds it again."""
     layers = _layers(net)
     params = {id(a): a for layer in layers for a in _float_arrays(layer)}
-    if any(_held_elsewhere(vars(owner), params) for owner in [net, *layers]
+    owners = {id(owner) for owner in [net, *layers]}
+    if any(_held_elsewhere(vars(owner), params, owners) for owner in [net, *layers]
            if hasattr(owner, "__dict__")):
         return False
     copies: dict[int, np.ndarray] = {}
@@ -436,20 +439,26 @@ def _float_arrays(layer: Any) -> list[np.ndarray]:
 
 
 def _held_elsewhere(attributes: Mapping[str, Any], params: Mapping[int, np.ndarray],
-                    depth: int = 3) -> bool:
-    """Whether a parameter array is held inside a container among ``attributes`` or viewed
-    by an array there (a plain attribute holding the array itself is fine)."""
+                    layers: set[int], depth: int = 3) -> bool:
+    """Whether a parameter array is held inside a container or a plain object among
+    ``attributes`` (the ``layers``, ids, are checked on their own), or viewed by an array
+    there; a plain attribute holding the array itself is fine."""
     def inside(value: Any, level: int) -> bool:
         if isinstance(value, np.ndarray):
             return level > 0 and id(value) in params or id(value) not in params and any(
                 np.may_share_memory(value, p) for p in params.values())
-        if level >= depth:
+        if level >= depth or id(value) in layers:
             return False
         if isinstance(value, dict):
-            value = list(value.values())
-        if isinstance(value, (list, tuple)):
-            return any(inside(v, level + 1) for v in value)
-        return False
+            items = list(value.values())
+        elif isinstance(value, (list, tuple)):
+            items = list(value)
+        elif isinstance(getattr(value, "__dict__", None), dict) and not isinstance(
+                value, (type, types.ModuleType, types.FunctionType, types.MethodType)):
+            items = list(vars(value).values())  # e.g. self.cache = SimpleNamespace(W=...)
+        else:
+            return False
+        return any(inside(v, level + 1) for v in items)
 
     return any(inside(v, 0) for v in attributes.values())
 
