@@ -414,11 +414,10 @@ def _cast_parameters(net: Any, dtype: np.dtype) -> bool:
 
     Returns False, with nothing changed, when the cast could not be transparent: a
     parameter array also held inside a list, dict, tuple or plain object, or viewed by
-    another array (the
-    forward pass might read the old array while the optimizer updates the new one). True
-    once ``getParameters()`` and ``getGradParameters()`` return ``dtype`` arrays; False if
-    they still do not (they read the arrays from somewhere else): then the network is
-    partly cast, and the caller builds it again."""
+    another array (the forward pass might read the old array while the optimizer updates
+    the new one). True once ``getParameters()`` and ``getGradParameters()`` return ``dtype``
+    arrays; False if they still do not (they read the arrays from somewhere else): then the
+    network is partly cast, and the caller builds it again."""
     layers = _layers(net)
     params = {id(a): a for layer in layers for a in _float_arrays(layer)}
     owners = {id(owner) for owner in [net, *layers]}
@@ -429,7 +428,9 @@ def _cast_parameters(net: Any, dtype: np.dtype) -> bool:
     for layer in layers:
         for name, value in list(vars(layer).items()):
             if id(value) in params and value.dtype != dtype:
-                setattr(layer, name, copies.setdefault(id(value), value.astype(dtype)))
+                if id(value) not in copies:  # tied weights stay tied
+                    copies[id(value)] = value.astype(dtype)
+                setattr(layer, name, copies[id(value)])
     return all(a.dtype == dtype for layer in layers for a in _float_arrays(layer))
 
 
