@@ -51,7 +51,7 @@ class Grader:
     parallel_checks: bool = True  # without MNIST: half of the checks in a second worker
     budget: float | None = None  # seconds for the whole submission (default: the limits')
     # Stop MNIST training at the first checkpoint ([mnist] check_every) whose predictions
-    # reach the threshold; False: train every epoch (benchmarks, the outcome of old grades).
+    # clear the threshold by [mnist] stop_margin; False: train every epoch (benchmarks).
     mnist_early_stop: bool = True
 
     def grade(self, submission: Submission, only: list[str] | None = None) -> GradeResult:

@@ -184,8 +184,10 @@ def _accuracy(run: LoadedSubmission, cfg: dict, early_stop: bool = True,
 def train_outcome(run: LoadedSubmission, early_stop: bool = True) -> Outcome:
     """Train the network in ``run``'s worker and score its test predictions; not at all when
     a component it needs hung in a check, and only within the submission's budget. With
-    ``early_stop``, training stops at the first checkpoint whose predictions reach the
-    threshold; without, it runs all its epochs (one checkpoint, at the end)."""
+    ``early_stop``, training stops at the first checkpoint whose predictions clear the
+    threshold by ``stop_margin``; without, it runs all its epochs (one checkpoint, at the
+    end). In the ``[mnist] dtype`` (float32) first; in the submission's own dtype again if
+    that raised or just missed the threshold."""
     run.session.deadline = None
     needed = needed_names(run.assignment)
     hung = run.session.hangs.message_for(needed)
