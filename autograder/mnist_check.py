@@ -205,8 +205,7 @@ def train_outcome(run: LoadedSubmission, early_stop: bool = True) -> Outcome:
             return _native(run, cfg, early_stop, f"training in {_dtype(cfg)} raised "
                                                  f"{exc.short()}")
         if outcome.cast and _near_miss(cfg, outcome.accuracy):
-            return _native(run, cfg, early_stop, f"training in {_dtype(cfg)} reached "
-                                                 f"{outcome.accuracy:.2%}")
+            return _native_or(outcome, run, cfg, early_stop)
         return outcome
     except CheckFailed as exc:
         return Outcome(message=exc.message, cause=exc.cause)
@@ -227,6 +226,20 @@ def _native(run: LoadedSubmission, cfg: dict, early_stop: bool, why: str) -> Out
     outcome = _accuracy(run, cfg, early_stop, None)
     outcome.note = f"{why}; trained again with the parameters' own dtype"
     return outcome
+
+
+def _native_or(near_miss: Outcome, run: LoadedSubmission, cfg: dict,
+               early_stop: bool) -> Outcome:
+    """The near miss trained again in the submission's own dtype; the near miss itself if
+    the submission's time budget does not allow it."""
+    try:
+        return _native(run, cfg, early_stop, f"training in {_dtype(cfg)} reached "
+                                             f"{near_miss.accuracy:.2%}")
+    except (CheckFailed, BudgetExhausted) as exc:
+        if isinstance(exc, CheckFailed) and exc.cause != Cause.BUDGET:
+            raise
+        near_miss.note = "no time was left to train it again in the parameters' own dtype"
+        return near_miss
 
 
 def _stopped(run: LoadedSubmission, needed: set[str], exc: Exception) -> Outcome:

@@ -510,3 +510,14 @@ def test_a_float32_near_miss_is_trained_again_in_the_submissions_dtype(monkeypat
     outcome, requests = _scripted_outcome(monkeypatch, [ending(near, ["float32"])],
                                           threshold=0.9, stop_margin=0.1)
     assert requests == ["train"] and outcome.accuracy == 0.75
+
+
+def test_a_near_miss_without_time_left_keeps_its_float32_result(monkeypatch):
+    from autograder.sandbox import BudgetExhausted
+
+    near = {**_predicting(4, [0, 1, 0, 0], finished=True), "parameter_dtypes": ["float32"]}
+    outcome, requests = _scripted_outcome(
+        monkeypatch, [near, BudgetExhausted("the submission's total time budget ran out")],
+        threshold=0.8, stop_margin=0.1)
+    assert requests == ["train", "train"] and outcome.accuracy == 0.75
+    assert outcome.cause is None and "no time was left" in outcome.note
