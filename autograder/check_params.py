@@ -88,7 +88,8 @@ class MnistKeys:
         "float32", "the parameters' dtype during training (`\"native\"`: the submission's "
                    "own); the cast is skipped when it could not be transparent, and a float32 "
                    "training that raises, or ends less than `stop_margin` below the "
-                   "threshold, is run again in the submission's own dtype, which decides")
+                   "threshold, is run again in the submission's own dtype, which decides "
+                   "(a near miss keeps its result if no time is left)")
     seed: int = param(0, "seeds the initialisation and the batch order")
     container: str = param("Sequential", "the container component")
     input_shape: list[int] | None = param(None, "each image's shape, e.g. `[1, 28, 28]`; unset: "
