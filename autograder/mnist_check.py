@@ -26,7 +26,8 @@ def _training_config(run: LoadedSubmission, cfg: dict) -> dict:
     if missing:
         raise CheckFailed(f"cannot build the network: {', '.join(missing)} not defined",
                           Cause.MISSING)
-    return {k: v for k, v in network.items() if k not in ("points", "threshold", "seed")}
+    return {k: v for k, v in network.items()
+            if k not in ("points", "threshold", "seed", "stop_margin")}
 
 
 PREDICT_SECONDS = 20.0  # kept from the submission's budget for predicting and scoring
@@ -146,7 +147,6 @@ def _accuracy(run: LoadedSubmission, cfg: dict, early_stop: bool = True,
     x_train, y_train = load_mnist("train")
     x_test, y_test = load_mnist("test")
     train_cfg = _training_config(run, cfg)
-    train_cfg.pop("stop_margin", None)
     train_cfg["dtype"] = dtype
     every = max(0.0, float(cfg.get("check_every", CHECK_EVERY))) if early_stop else 0.0
     train_cfg["check_every"] = every
@@ -193,26 +193,29 @@ def train_outcome(run: LoadedSubmission, early_stop: bool = True) -> Outcome:
     hung = run.session.hangs.message_for(needed)
     if hung:
         return Outcome(message=hung, cause=Cause.TIMEOUT)
-    cfg = run.assignment.mnist
     try:
-        try:
-            outcome = _accuracy(run, cfg, early_stop, _dtype(cfg))
-        except StudentError as exc:
-            if _dtype(cfg) is None:
-                raise
-            # Maybe float32 alone (an overflow, a dtype the code insists on): the verdict is
-            # the one of the submission's own dtype.
-            return _native(run, cfg, early_stop, f"training in {_dtype(cfg)} raised "
-                                                 f"{exc.short()}")
-        if outcome.cast and _near_miss(cfg, outcome.accuracy):
-            return _native_or(outcome, run, cfg, early_stop)
-        return outcome
+        return _fast_then_native(run, run.assignment.mnist, early_stop)
     except CheckFailed as exc:
         return Outcome(message=exc.message, cause=exc.cause)
     except StudentError as exc:
         return Outcome(message=f"training raised {exc.short()}", cause=Cause.EXCEPTION)
     except (WorkerTimeout, WorkerDied) as exc:
         return _stopped(run, needed, exc)
+
+
+def _fast_then_native(run: LoadedSubmission, cfg: dict, early_stop: bool) -> Outcome:
+    """Training in the ``[mnist] dtype``; again in the submission's own dtype, which decides,
+    if that raised (an overflow, a dtype the code insists on) or just missed the threshold."""
+    dtype = _dtype(cfg)
+    try:
+        outcome = _accuracy(run, cfg, early_stop, dtype)
+    except StudentError as exc:
+        if dtype is None:
+            raise
+        return _native(run, cfg, early_stop, f"training in {dtype} raised {exc.short()}")
+    if outcome.cast and _near_miss(cfg, outcome.accuracy):
+        return _native_or(outcome, run, cfg, early_stop)
+    return outcome
 
 
 def _near_miss(cfg: dict, accuracy: float) -> bool:

@@ -117,17 +117,17 @@ def main() -> None:
         path = directory / f"{ident}.py"
         path.write_text(source)
         order = [True, False] if i % 2 == 0 else [False, True]
-        runs = {now: grade_mnist(assignment, path, now) for now in order}
-        early, full = runs[True], runs[False]  # now, before
-        same += early["passed"] == full["passed"]
-        speedup = full["seconds"] / early["seconds"] if early["seconds"] else float("nan")
-        if early["seconds"] and full["seconds"]:
+        runs = {flag: grade_mnist(assignment, path, flag) for flag in order}
+        now, before = runs[True], runs[False]
+        same += now["passed"] == before["passed"]
+        speedup = before["seconds"] / now["seconds"] if now["seconds"] else float("nan")
+        if now["seconds"] and before["seconds"]:
             speedups.append(speedup)
-        mark = "" if early["passed"] == full["passed"] else "  OUTCOME DIFFERS"
-        epochs = f"{early['epochs']:g}" if early["epochs"] is not None else "-"
-        print(f"{ident:<34} {_outcome(early):>4}/{_outcome(full):<4} "
-              f"{early['accuracy']:>7.2%}/{full['accuracy']:<7.2%} "
-              f"{early['seconds']:>6.1f}/{full['seconds']:<6.1f} {epochs:>6} "
+        mark = "" if now["passed"] == before["passed"] else "  OUTCOME DIFFERS"
+        epochs = f"{now['epochs']:g}" if now["epochs"] is not None else "-"
+        print(f"{ident:<34} {_outcome(now):>4}/{_outcome(before):<4} "
+              f"{now['accuracy']:>7.2%}/{before['accuracy']:<7.2%} "
+              f"{now['seconds']:>6.1f}/{before['seconds']:<6.1f} {epochs:>6} "
               f"{speedup:>7.2f}x{mark}", flush=True)
     print(f"\nsame pass/fail outcome on {same} of {len(entries)} (target: {len(entries)} of "
           f"{len(entries)}): {verdict(len(entries) - same, 0)}")

@@ -255,10 +255,11 @@ def _check_values(ctx: Context, t: Trial, g: np.ndarray | None, out: Any, grad: 
                  ctx.mistakes(t.x, t.params, t.dims, t.target, None, "output"))
     assert_close(grad, expected["input"], tol, "gradInput", where, batch_of(t), hints(ctx),
                  ctx.mistakes(t.x, t.params, t.dims, t.target, g, "input"))
-    if not param_grads or not ctx.f.get("grads"):
+    grad_names = ctx.f.get("grads", {})
+    if not param_grads or not grad_names:
         return
-    grads = ctx.session.get_attrs(t.handle, list(ctx.f.get("grads", {}).values()))
-    for name, grad_name in ctx.f.get("grads", {}).items():
+    grads = ctx.session.get_attrs(t.handle, list(grad_names.values()))
+    for name, grad_name in grad_names.items():
         assert_close(grads[grad_name], expected[name], tol, grad_name,
                      where, batch_of(t), hints(ctx),
                      ctx.mistakes(t.x, t.params, t.dims, t.target, g, name))
