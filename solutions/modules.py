@@ -1149,7 +1149,13 @@ class Conv2d(Module):
         # blocks once into cols (in, k, k, n, h, w): long contiguous copies.
         padded = np.pad(input.transpose(1, 0, 2, 3), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
         windows = np.lib.stride_tricks.sliding_window_view(padded, (k, k), axis=(2, 3))
-        cols = np.ascontiguousarray(windows.transpose(0, 4, 5, 1, 2, 3))
+        windows = windows.transpose(0, 4, 5, 1, 2, 3)
+        # The columns are the biggest array of the layer: copied into the same scratch array on
+        # every pass, not a new one whose fresh pages the kernel must fault in and zero.
+        cols = getattr(self, "_columns_buffer", None)
+        if cols is None or cols.shape != windows.shape or cols.dtype != input.dtype:
+            cols = self._columns_buffer = np.empty(windows.shape, input.dtype)
+        np.copyto(cols, windows)
         self._columns = (input, cols)  # for accGradParameters
         # One matrix product (out, in*k*k) @ (in*k*k, n*h*w) gives the output channel-major,
         # (out, n, h, w): the bias is one broadcast add, and ReLU, MaxPool2d and the
@@ -1184,19 +1190,27 @@ class Conv2d(Module):
         # BEGIN SOLUTION
         pad = self.kernel_size // 2
         k = self.kernel_size
-        # col2im: output pixel (y, x) read input (y + i - pad, x + j - pad) through W[..., i, j],
-        # so it sends gradOutput * W[..., i, j] back there. One matrix product gives every
-        # contribution, cols (in, k, k, n, h, w); k * k shifted adds place them. Swapping the
-        # channel axes and shifting by +i is the "flipped kernel" of the formula above.
+        # Output pixel (y, x) read input (y + i - pad, x + j - pad) through W[..., i, j], so it
+        # sends W[:, :, i, j].T @ gradOutput back there: one matrix product and one shifted add
+        # per offset (i, j). Swapping the channel axes and shifting by +i is the "flipped
+        # kernel" of the formula above. Both run on a flat grid: each image as (h + pad) rows of
+        # (w + pad) values, channel-major, where the pad columns after a row are also the left
+        # padding of the next row and the pad rows after an image the top padding of the next.
+        # Offset (i, j) is then one shift of the whole flat array by i * row + j: long
+        # contiguous adds, and no (in, k, k, n, h, w) array of all contributions.
         batch, _, h, w = gradOutput.shape
-        grad = gradOutput.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)  # (out, n*h*w)
-        weights = self.W.reshape(self.out_channels, -1)
-        cols = (weights.T @ grad).reshape(self.in_channels, k, k, batch, h, w)
-        padded = np.zeros((self.in_channels, batch, h + 2 * pad, w + 2 * pad), cols.dtype)
+        row = w + pad
+        size = batch * (h + pad) * row
+        lead = pad * row + pad  # the top and left padding of the first image
+        grad = np.zeros((self.out_channels, size), gradOutput.dtype)
+        grad.reshape(-1, batch, h + pad, row)[:, :, :h, :w] = gradOutput.transpose(1, 0, 2, 3)
+        weights = self.W.reshape(self.out_channels, self.in_channels, k * k)
+        flat = np.zeros((self.in_channels, size + 2 * lead), grad.dtype)
         for i in range(k):
             for j in range(k):
-                padded[:, :, i:i + h, j:j + w] += cols[:, i, j]
-        self.gradInput = padded[:, :, pad:pad + h, pad:pad + w].transpose(1, 0, 2, 3)
+                flat[:, i * row + j:i * row + j + size] += weights[:, :, i * k + j].T @ grad
+        image = flat[:, lead:lead + size].reshape(-1, batch, h + pad, row)
+        self.gradInput = image[:, :, :h, :w].transpose(1, 0, 2, 3)
         # END SOLUTION
         return self.gradInput
 
@@ -1277,22 +1291,26 @@ class MaxPool2d(Module):
         batch, channels, h, w = input.shape
         k = self.kernel_size
         assert h % k == 0 and w % k == 0, (input.shape, k)
-        # input[:, :, i::k, j::k] is the (i, j) element of every window: a strided view, so
-        # the maximum is k * k elementwise passes, with no copy of the windows. Scan the
-        # positions in row-major order, keeping the running maximum and where it was first
-        # reached: a position replaces it only if strictly greater, so ties keep the first.
+        # input[:, :, i::k, j::k] is the (i, j) element of every window: k * k elementwise
+        # passes give the maximum. Each such strided view is first copied into one contiguous
+        # buffer (empty_like keeps the output's memory order), because NumPy vectorises
+        # comparisons on contiguous memory only. Scan the positions in row-major order, keeping
+        # the running maximum and where it was first reached: a position replaces it only if
+        # strictly greater, so ties keep the first.
         self.output = input[:, :, ::k, ::k].copy(order="K")  # keeps the input's memory order
         index_type = np.min_scalar_type(k * k)
         self.max_indices = np.zeros(self.output.shape, index_type)
         greater = np.empty(self.output.shape, bool)
+        candidate = np.empty_like(self.output)
         for position in range(1, k * k):
-            candidate = input[:, :, position // k::k, position % k::k]
+            np.copyto(candidate, input[:, :, position // k::k, position % k::k])
             np.greater(candidate, self.output, out=greater)
             np.maximum(self.output, candidate, out=self.output)
             # Positions only grow, so the last position that was greater is the largest one:
             # a maximum of greater * position, without branches (np.copyto with where= costs
-            # a mispredicted branch per value, ~30x slower here).
-            np.maximum(self.max_indices, greater * index_type.type(position),
+            # a mispredicted branch per value, ~30x slower here). Read as uint8, the booleans
+            # multiply without a conversion pass.
+            np.maximum(self.max_indices, greater.view(np.uint8) * index_type.type(position),
                        out=self.max_indices)
         # END SOLUTION
         return self.output
@@ -1323,9 +1341,13 @@ class MaxPool2d(Module):
         # input-shaped buffer (empty_like keeps the input's memory order).
         grad = np.empty_like(input, dtype=gradOutput.dtype)
         grad = grad.reshape(batch, channels, h // k, k, w // k, k)
+        # The mask of each position in gradOutput's memory order (a channel-major gradOutput
+        # from a Conv2d's backward pass makes a row-major mask a strided one, 1.5x slower).
+        matches = np.empty_like(gradOutput, dtype=bool)
         for i in range(k):
             for j in range(k):
-                np.multiply(gradOutput, self.max_indices == i * k + j, out=grad[:, :, :, i, :, j])
+                np.equal(self.max_indices, i * k + j, out=matches)
+                np.multiply(gradOutput, matches, out=grad[:, :, :, i, :, j])
         grad_windows = grad.transpose(0, 1, 2, 4, 3, 5)  # (batch, channels, h/k, w/k, k, k)
         self.gradInput = grad_windows.transpose(0, 1, 2, 4, 3, 5).reshape(input.shape)
         # END SOLUTION

@@ -31,6 +31,7 @@ PARTIAL = (REPO_ROOT / "examples" / "student_partial.py").read_text()  # Linear 
 KEPT = ("Module", "Linear", "ReLU")  # 2 + 11 + 3 points
 HOSTILE = SOLUTION.replace("        self.output = np.maximum(input, 0)\n",
                            "        while True:\n            pass\n")
+assert HOSTILE != SOLUTION, "the ReLU line HOSTILE replaces is no longer in the reference"
 METADATA = """\
 submission_101:
   :submitters:
