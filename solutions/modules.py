@@ -1146,24 +1146,34 @@ class Conv2d(Module):
         pad = self.kernel_size // 2
         k = self.kernel_size
         # im2col, channel-major: pad as (in, n, h, w), then copy the k * k shifted (n, h, w)
-        # blocks once into cols (in, k, k, n, h, w): long contiguous copies.
-        padded = np.pad(input.transpose(1, 0, 2, 3), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+        # blocks once into cols (in, k, k, n, h, w): long contiguous copies. Both are scratch
+        # arrays kept between passes (new arrays this size cost the kernel a page fault per
+        # 4 KiB on every pass); the padded one keeps its zero border, only the inside is
+        # written.
+        batch, _, h, w = input.shape
+        shape = (self.in_channels, batch, h + 2 * pad, w + 2 * pad)
+        padded = getattr(self, "_padded", None)
+        if padded is None or padded.shape != shape or padded.dtype != input.dtype:
+            padded = self._padded = np.zeros(shape, input.dtype)
+        padded[:, :, pad:pad + h, pad:pad + w] = input.transpose(1, 0, 2, 3)
         windows = np.lib.stride_tricks.sliding_window_view(padded, (k, k), axis=(2, 3))
         windows = windows.transpose(0, 4, 5, 1, 2, 3)
-        # The columns are the biggest array of the layer: copied into the same scratch array on
-        # every pass, not a new one whose fresh pages the kernel must fault in and zero.
-        cols = getattr(self, "_columns_buffer", None)
-        if cols is None or cols.shape != windows.shape or cols.dtype != input.dtype:
-            cols = self._columns_buffer = np.empty(windows.shape, input.dtype)
-        np.copyto(cols, windows)
+        # cols is (in*k*k + 1, n*h*w): the windows, then a row of ones, so that the bias is
+        # one more column of the weights. The product adds it, and in accGradParameters the
+        # same product that gives gradW sums gradb.
+        _, _, _, batch, h, w = windows.shape
+        shape = (self.in_channels * k * k + 1, batch * h * w)
+        cols = getattr(self, "_cols", None)
+        if cols is None or cols.shape != shape or cols.dtype != input.dtype:
+            cols = self._cols = np.empty(shape, input.dtype)
+            cols[-1] = 1
+        np.copyto(cols[:-1].reshape(windows.shape), windows)
         self._columns = (input, cols)  # for accGradParameters
-        # One matrix product (out, in*k*k) @ (in*k*k, n*h*w) gives the output channel-major,
-        # (out, n, h, w): the bias is one broadcast add, and ReLU, MaxPool2d and the
-        # backward pass then work on whole channel planes.
-        _, _, _, batch, h, w = cols.shape
+        # One matrix product (out, in*k*k + 1) @ (in*k*k + 1, n*h*w) gives the output
+        # channel-major, (out, n, h, w), so that ReLU, MaxPool2d and the backward pass work on
+        # whole channel planes.
         weights = self.W.reshape(self.out_channels, -1)
-        out = weights @ cols.reshape(weights.shape[1], -1)
-        out += self.b[:, None]
+        out = np.concatenate([weights, self.b[:, None]], axis=1) @ cols
         self.output = out.reshape(self.out_channels, batch, h, w).transpose(1, 0, 2, 3)
         # END SOLUTION
         return self.output
@@ -1202,7 +1212,10 @@ class Conv2d(Module):
         row = w + pad
         size = batch * (h + pad) * row
         lead = pad * row + pad  # the top and left padding of the first image
-        grad = np.zeros((self.out_channels, size), gradOutput.dtype)
+        shape = (self.out_channels, size)
+        grad = getattr(self, "_grad_grid", None)  # a scratch array, as in the forward pass
+        if grad is None or grad.shape != shape or grad.dtype != gradOutput.dtype:
+            grad = self._grad_grid = np.zeros(shape, gradOutput.dtype)
         grad.reshape(-1, batch, h + pad, row)[:, :, :h, :w] = gradOutput.transpose(1, 0, 2, 3)
         weights = self.W.reshape(self.out_channels, self.in_channels, k * k)
         flat = np.zeros((self.in_channels, size + 2 * lead), grad.dtype)
@@ -1235,11 +1248,14 @@ class Conv2d(Module):
         if input is not forward_input:  # not the input of the last forward pass: im2col again
             padded = np.pad(input.transpose(1, 0, 2, 3), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
             windows = np.lib.stride_tricks.sliding_window_view(padded, (k, k), axis=(2, 3))
-            cols = np.ascontiguousarray(windows.transpose(0, 4, 5, 1, 2, 3))
-        # (out, n*h*w) @ (n*h*w, in*k*k): the sum over (n, y, x) is the product's inner axis.
+            windows = windows.transpose(0, 4, 5, 1, 2, 3).reshape(self.in_channels * k * k, -1)
+            cols = np.concatenate([windows, np.ones((1, windows.shape[1]), windows.dtype)])
+        # (out, n*h*w) @ (n*h*w, in*k*k + 1): the sum over (n, y, x) is the product's inner
+        # axis; the last column, the sum against the row of ones, is gradb.
         grad = gradOutput.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)
-        self.gradW[...] = (grad @ cols.reshape(-1, grad.shape[1]).T).reshape(self.W.shape)
-        self.gradb[...] = gradOutput.sum(axis=(0, 2, 3))
+        both = grad @ cols.T
+        self.gradW[...] = both[:, :-1].reshape(self.W.shape)
+        self.gradb[...] = both[:, -1]
         # END SOLUTION
 
     def zeroGradParameters(self):

@@ -453,15 +453,15 @@ CONV = [
     Bug("conv_gradW_channels_swapped", "Conv2d",
         "gradW laid out as (in, out, k, k): in/out channels transposed",
         [edits("Conv2d.accGradParameters",
-               ("self.gradW[...] = (grad @ cols", "self.gradW = (grad @ cols"),
+               ("self.gradW[...] = both", "self.gradW = both"),
                (".reshape(self.W.shape)", ".reshape(self.W.shape).transpose(1, 0, 2, 3)"))]),
     Bug("conv_gradinput_not_flipped", "Conv2d", "gradInput correlates with the unflipped kernel",
         [within("Conv2d.updateGradInput", "weights = self.W.reshape(",
                 "weights = self.W[:, :, ::-1, ::-1].reshape(")],
         misleading="do not flip the kernel"),
     Bug("conv_gradb_over_batch", "Conv2d", "gradb divided by the batch size",
-        [within("Conv2d.accGradParameters", "gradOutput.sum(axis=(0, 2, 3))",
-                "gradOutput.sum(axis=(0, 2, 3)) / input.shape[0]")],
+        [within("Conv2d.accGradParameters", "self.gradb[...] = both[:, -1]",
+                "self.gradb[...] = both[:, -1] / input.shape[0]")],
         causes={"over_batch"}),
 ]
 

@@ -157,11 +157,11 @@ TORCH_ACCUMULATE = [
         self.gradBeta += np.sum(gradOutput, axis=0)
     """),
     within("Conv2d.accGradParameters", """\
-        self.gradW[...] = (grad @ cols.reshape(-1, grad.shape[1]).T).reshape(self.W.shape)
-        self.gradb[...] = gradOutput.sum(axis=(0, 2, 3))
+        self.gradW[...] = both[:, :-1].reshape(self.W.shape)
+        self.gradb[...] = both[:, -1]
 """, """\
-        self.gradW += (grad @ cols.reshape(-1, grad.shape[1]).T).reshape(self.W.shape)
-        self.gradb += gradOutput.sum(axis=(0, 2, 3))
+        self.gradW += both[:, :-1].reshape(self.W.shape)
+        self.gradb += both[:, -1]
 """),
 ]
 
