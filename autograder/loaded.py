@@ -6,8 +6,7 @@ take it as an argument, so neither imports the other.
 
 from __future__ import annotations
 
-import importlib.metadata
-
+from autograder.distributions import installed_version
 from autograder.sandbox import Session, StudentError, WorkerFailure
 from autograder.spec import Assignment
 from autograder.submission import Submission
@@ -98,8 +97,4 @@ def _first_frame(traceback: str) -> str:
 
 
 def _installed(distribution: str) -> bool:
-    try:
-        importlib.metadata.distribution(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return True
+    return installed_version(distribution) is not None

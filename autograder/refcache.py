@@ -17,13 +17,13 @@ import hashlib
 import os
 import struct
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from autograder import wire
+from autograder.distributions import installed_version
 
 Result = dict[str, np.ndarray]
 
@@ -44,10 +44,7 @@ def _cache_dir(setting: str, xdg_cache: str | None, home: str) -> Path | None:
 
 @functools.lru_cache(maxsize=1)
 def _torch_version() -> str:
-    try:
-        return version("torch")
-    except PackageNotFoundError:
-        return "none"
+    return installed_version("torch") or "none"
 
 
 def _feed(h: Any, value: Any) -> None:
