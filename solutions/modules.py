@@ -1309,14 +1309,15 @@ class MaxPool2d(Module):
         assert h % k == 0 and w % k == 0, (input.shape, k)
         # input[:, :, i::k, j::k] is the (i, j) element of every window: k * k elementwise
         # passes give the maximum. Each such strided view is first copied into one contiguous
-        # buffer (empty_like keeps the output's memory order), because NumPy vectorises
-        # comparisons on contiguous memory only. Scan the positions in row-major order, keeping
-        # the running maximum and where it was first reached: a position replaces it only if
-        # strictly greater, so ties keep the first.
+        # buffer, because NumPy vectorises comparisons on contiguous memory only; every working
+        # array follows the output's memory order (empty_like, zeros_like), so that no pass
+        # mixes a channel-major array with a row-major one. Scan the positions in row-major
+        # order, keeping the running maximum and where it was first reached: a position
+        # replaces it only if strictly greater, so ties keep the first.
         self.output = input[:, :, ::k, ::k].copy(order="K")  # keeps the input's memory order
         index_type = np.min_scalar_type(k * k)
-        self.max_indices = np.zeros(self.output.shape, index_type)
-        greater = np.empty(self.output.shape, bool)
+        self.max_indices = np.zeros_like(self.output, dtype=index_type)
+        greater = np.empty_like(self.output, dtype=bool)
         candidate = np.empty_like(self.output)
         for position in range(1, k * k):
             np.copyto(candidate, input[:, :, position // k::k, position % k::k])
