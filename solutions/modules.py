@@ -1212,11 +1212,14 @@ class Conv2d(Module):
         row = w + pad
         size = batch * (h + pad) * row
         lead = pad * row + pad  # the top and left padding of the first image
-        shape = (self.out_channels, size)
-        grad = getattr(self, "_grad_grid", None)  # a scratch array, as in the forward pass
-        if grad is None or grad.shape != shape or grad.dtype != gradOutput.dtype:
-            grad = self._grad_grid = np.zeros(shape, gradOutput.dtype)
-        grad.reshape(-1, batch, h + pad, row)[:, :, :h, :w] = gradOutput.transpose(1, 0, 2, 3)
+        # A scratch array, as in the forward pass, keyed by its whole layout: another
+        # (batch, h, w) with the same size would find its old values in the padding.
+        shape = (self.out_channels, batch, h + pad, row)
+        grid = getattr(self, "_grad_grid", None)
+        if grid is None or grid.shape != shape or grid.dtype != gradOutput.dtype:
+            grid = self._grad_grid = np.zeros(shape, gradOutput.dtype)
+        grid[:, :, :h, :w] = gradOutput.transpose(1, 0, 2, 3)
+        grad = grid.reshape(self.out_channels, size)
         weights = self.W.reshape(self.out_channels, self.in_channels, k * k)
         flat = np.zeros((self.in_channels, size + 2 * lead), grad.dtype)
         for i in range(k):

@@ -309,6 +309,28 @@ def test_conv2d_matches_torch(batch, c_in, c_out, k, h, w):
     assert not layer.gradW.any() and not layer.gradb.any()
 
 
+def test_conv2d_reused_across_shapes_matches_a_fresh_layer():
+    """The layer keeps scratch arrays between passes (padded input, columns, gradOutput
+    grid); a pass with another shape or dtype must not see the last one's values. The
+    first two shapes give gradOutput grids of the same size, (2, 3, 3) and (8, 1, 1) with
+    padding 1, so only their layout tells them apart."""
+    layer = M.Conv2d(2, 3, 3)
+    for batch, h, w, dtype in [(2, 3, 3, np.float64), (8, 1, 1, np.float64),
+                               (2, 3, 3, np.float32), (1, 5, 4, np.float64)]:
+        x = np.random.randn(batch, 2, h, w).astype(dtype)
+        g = np.random.randn(batch, 3, h, w).astype(dtype)
+        fresh = M.Conv2d(2, 3, 3)
+        fresh.W, fresh.b = layer.W.copy(), layer.b.copy()
+        for each in (layer, fresh):
+            each.zeroGradParameters()
+            each.forward(x)
+            each.backward(x, g)
+        np.testing.assert_array_equal(layer.output, fresh.output)
+        np.testing.assert_array_equal(layer.gradInput, fresh.gradInput)
+        np.testing.assert_array_equal(layer.gradW, fresh.gradW)
+        np.testing.assert_array_equal(layer.gradb, fresh.gradb)
+
+
 def test_conv2d_rejects_even_kernels():
     with pytest.raises(AssertionError):
         M.Conv2d(1, 1, 2)
