@@ -214,7 +214,8 @@ def _fast_then_native(run: LoadedSubmission, cfg: dict, early_stop: bool) -> Out
             raise
         return _native(run, cfg, early_stop, f"training in {dtype} raised {exc.short()}")
     if outcome.cast and _near_miss(cfg, outcome.accuracy):
-        return _native_or(outcome, run, cfg, early_stop)
+        return _native_or(outcome, run, cfg, early_stop,
+                          f"training in {dtype} reached {outcome.accuracy:.2%}")
     return outcome
 
 
@@ -231,18 +232,19 @@ def _native(run: LoadedSubmission, cfg: dict, early_stop: bool, why: str) -> Out
     return outcome
 
 
-def _native_or(near_miss: Outcome, run: LoadedSubmission, cfg: dict,
-               early_stop: bool) -> Outcome:
+def _native_or(near_miss: Outcome, run: LoadedSubmission, cfg: dict, early_stop: bool,
+               why: str) -> Outcome:
     """The near miss trained again in the submission's own dtype; the near miss itself if
     the submission's time budget does not allow it."""
     try:
-        return _native(run, cfg, early_stop, f"training in {_dtype(cfg)} reached "
-                                             f"{near_miss.accuracy:.2%}")
-    except (CheckFailed, BudgetExhausted) as exc:
-        if isinstance(exc, CheckFailed) and exc.cause != Cause.BUDGET:
+        return _native(run, cfg, early_stop, why)
+    except BudgetExhausted:
+        pass
+    except CheckFailed as exc:
+        if exc.cause != Cause.BUDGET:
             raise
-        near_miss.note = "no time was left to train it again in the parameters' own dtype"
-        return near_miss
+    near_miss.note = "no time was left to train it again in the parameters' own dtype"
+    return near_miss
 
 
 def _stopped(run: LoadedSubmission, needed: set[str], exc: Exception) -> Outcome:
