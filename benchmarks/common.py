@@ -82,15 +82,33 @@ def _openblas_corename() -> str:
     return "unknown BLAS (no OpenBLAS found; install threadpoolctl to see more)"
 
 
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields of /proc/cpuinfo (empty where there is none)."""
+    try:
+        block = Path("/proc/cpuinfo").read_text().split("\n\n")[0]
+    except OSError:
+        return {}
+    return {k.strip(): v.strip() for k, _, v in
+            (line.partition(":") for line in block.splitlines()) if k.strip()}
+
+
+def _vector_isa(flags: set[str]) -> str:
+    """The widest x86 vector extension the CPU reports: it decides which kernels OpenBLAS and
+    oneDNN pick, and so the NumPy/PyTorch ratio (one KVM host type may hide another)."""
+    for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX")):
+        if flag in flags:
+            return name
+    return "no AVX"
+
+
 def describe_machine() -> str:
     import numpy as np
 
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in
-                     Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name"))
-    except (OSError, StopIteration):
-        model = platform.processor() or "unknown CPU"
+    info = _cpuinfo()
+    model = info.get("model name") or platform.processor() or "unknown CPU"
+    if "cpu family" in info:  # a KVM guest's model name is often just the vendor's line
+        model += (f" (family {info['cpu family']} model {info.get('model', '?')}, "
+                  f"{_vector_isa(set(info.get('flags', '').split()))})")
     env = ", ".join(f"{k}={os.environ[k]}" for k in BLAS_ENV if k in os.environ) or "none set"
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path(
         "/proc/loadavg").exists() else "?"
@@ -102,7 +120,8 @@ def describe_machine() -> str:
         torch = sys.modules["torch"]
         backends = [name for name, on in (("oneDNN", torch.backends.mkldnn.is_available()),
                                           ("MKL", torch.backends.mkl.is_available())) if on]
-        lines.append(f"torch {torch.__version__} ({' + '.join(backends) or 'no MKL/oneDNN'})")
+        lines.append(f"torch {torch.__version__} ({' + '.join(backends) or 'no MKL/oneDNN'}, "
+                     f"CPU capability {torch.backends.cpu.get_cpu_capability()})")
     return "\n".join(lines)
 
 

@@ -5,7 +5,8 @@
     .venv/bin/python benchmarks/versus_bench.py --accuracy       # + full compare runs (long)
 
 Each repeat trains one epoch (--batches minibatches of 128, the same images, order and
-initial parameters) on each side, NumPy first, then PyTorch, so both see the same load;
+initial parameters) on each side, one right after the other (NumPy first in even repeats,
+PyTorch first in odd ones), so both see the same load;
 the figure is the median of the per-repeat ratios, and the ratio of the two sides' fastest
 runs (interference only slows a run down). Targets (issue 17): MLP <= 0.5x, CNN <=
 0.8x. ``--accuracy`` runs ``nngrade compare``'s defaults (full MNIST) and checks the test
@@ -39,9 +40,16 @@ def _one_pair(arch: str, threads: int, batches: int, seed: int) -> dict[str, flo
     n = batches * spec.batch_size
     args = (initial_parameters(spec.layers, seed), x_train[:n], y_train[:n], x_test[:100], seed,
             1, threads)
-    np_reply = numpy_net.train(load_submission(assignment.solution), assignment, spec, *args,
+    def numpy_side() -> dict:
+        return numpy_net.train(load_submission(assignment.solution), assignment, spec, *args,
                                timeout=1200)
-    torch_reply = torch_net.train(spec, *args)
+
+    # Alternate which side goes first, so that whatever the first run of a pair pays (the
+    # other side's process ending, a cold page cache) falls on each side equally often.
+    if seed % 2 == 0:
+        np_reply, torch_reply = numpy_side(), torch_net.train(spec, *args)
+    else:
+        torch_reply, np_reply = torch_net.train(spec, *args), numpy_side()
     return {"wall": np_reply["epoch_seconds"][0] / torch_reply["epoch_seconds"][0],
             "cpu": np_reply["epoch_cpu_seconds"][0] / torch_reply["epoch_cpu_seconds"][0],
             "numpy_ms": 1e3 * np_reply["epoch_seconds"][0] / batches,
@@ -55,7 +63,8 @@ def time_ratios(arch: str, threads: int, batches: int, repeats: int) -> None:
     column = {key: [p[key] for p in pairs] for key in pairs[0]}
     target = TIME_TARGETS[arch]
     print(f"\n{arch.upper()} {ARCHS[arch].description}\n  threads={threads}, {batches} batches "
-          f"of {ARCHS[arch].batch_size} per run, {repeats} runs per side, interleaved")
+          f"of {ARCHS[arch].batch_size} per run, {repeats} runs per side, interleaved, "
+          "alternating which side goes first")
     print(f"  NumPy ms/batch   wall {spread(column['numpy_ms'])}  CPU "
           f"{spread(column['numpy_cpu_ms'])}")
     print(f"  PyTorch ms/batch wall {spread(column['torch_ms'])}  CPU "

@@ -1,0 +1,36 @@
+"""The benchmarks' machine description: which host a figure came from (issue 17)."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import common
+
+
+@pytest.mark.parametrize(("flags", "isa"), [
+    ("fpu sse2 avx avx2 fma avx512f avx512bw", "AVX-512"),
+    ("fpu sse2 avx fma avx2", "AVX2"),
+    ("fpu sse2 avx", "AVX"),
+    ("fpu sse2", "no AVX"),
+])
+def test_vector_isa_is_the_widest_extension(flags, isa):
+    assert common._vector_isa(set(flags.split())) == isa
+
+
+def test_machine_line_names_family_model_and_isa(monkeypatch):
+    monkeypatch.setattr(common, "_cpuinfo", lambda: {
+        "model name": "AMD EPYC", "cpu family": "25", "model": "17",
+        "flags": "sse2 avx avx2 avx512f"})
+    first = common.describe_machine().splitlines()[0]
+    assert first.startswith("machine: AMD EPYC (family 25 model 17, AVX-512), ")
+
+
+def test_machine_line_without_cpuinfo_falls_back(monkeypatch):
+    monkeypatch.setattr(common, "_cpuinfo", dict)
+    assert "family" not in common.describe_machine().splitlines()[0]
+
+
+def test_cpuinfo_reads_the_first_processor():
+    info = common._cpuinfo()
+    if info:  # Linux
+        assert "processor" in info and info["processor"] == "0"
