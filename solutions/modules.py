@@ -1254,9 +1254,11 @@ class Conv2d(Module):
             windows = windows.transpose(0, 4, 5, 1, 2, 3).reshape(self.in_channels * k * k, -1)
             cols = np.concatenate([windows, np.ones((1, windows.shape[1]), windows.dtype)])
         # (out, n*h*w) @ (n*h*w, in*k*k + 1): the sum over (n, y, x) is the product's inner
-        # axis; the last column, the sum against the row of ones, is gradb.
+        # axis; the last column, the sum against the row of ones, is gradb. Computed as its
+        # transpose when cols has more rows: the same sums, which OpenBLAS runs faster with
+        # the taller matrix on the left (the second convolution's: 3.8 against 4.5 ms).
         grad = gradOutput.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)
-        both = grad @ cols.T
+        both = (cols @ grad.T).T if len(cols) > len(grad) else grad @ cols.T
         self.gradW[...] = both[:, :-1].reshape(self.W.shape)
         self.gradb[...] = both[:, -1]
         # END SOLUTION
