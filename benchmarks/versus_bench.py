@@ -40,6 +40,7 @@ def _one_pair(arch: str, threads: int, batches: int, seed: int) -> dict[str, flo
     n = batches * spec.batch_size
     args = (initial_parameters(spec.layers, seed), x_train[:n], y_train[:n], x_test[:100], seed,
             1, threads)
+
     def numpy_side() -> dict:
         return numpy_net.train(load_submission(assignment.solution), assignment, spec, *args,
                                timeout=1200)
