@@ -12,7 +12,7 @@ from paths import SOLUTION, TRAIN_PY
 
 from autograder.cli import main
 from autograder.compare import torch_net
-from autograder.compare.archs import ARCHS, initial_parameters
+from autograder.compare.archs import ARCHS, initial_parameters, product_flops
 from autograder.mnist import load_mnist
 
 
@@ -97,6 +97,17 @@ def test_initial_parameters_follow_pytorch_default_bounds():
     again = initial_parameters(ARCHS["cnn"].layers, seed=0)
     assert all(np.array_equal(a, b) for la, lb in zip(init, again, strict=True)
                for a, b in zip(la, lb, strict=True))
+
+
+def test_product_flops_count_each_layers_three_products():
+    # Per example, 2 FLOPs per multiply-add; the first layer has no input gradient.
+    assert product_flops(ARCHS["mlp"]) == 2 * (2 * 784 * 256 + 3 * 256 * 10)
+    # The second convolution runs on the pooled 14 x 14 maps, the Linear on 7 x 7 x 32.
+    assert product_flops(ARCHS["cnn"]) == 2 * (2 * 16 * 9 * 28 * 28 + 3 * 32 * 16 * 9 * 14 * 14
+                                               + 3 * 32 * 7 * 7 * 10)
+    # With the first layer's input gradient: issue 17's "about 372 GFLOP" per CNN epoch.
+    epoch = 60000 * product_flops(ARCHS["cnn"], first_input_gradient=True)
+    assert round(epoch / 1e9) == 371
 
 
 def _cfg(arch: str = "mlp", **extra) -> dict:

@@ -70,3 +70,31 @@ def initial_parameters(layers: list[list[Any]], seed: int) -> list[list[np.ndarr
         else:
             out.append([])
     return out
+
+
+def product_flops(arch: Arch, first_input_gradient: bool = False) -> int:
+    """FLOPs (2 per multiply-add) of the matrix products one training example costs: each
+    Linear and Conv2d layer's forward pass, its weight gradient and its input gradient, but
+    not the first layer's input gradient unless ``first_input_gradient`` (compare skips it on
+    both sides, as PyTorch does for an input that needs no gradient). Element-wise work
+    (activations, pooling, the optimizer) is not counted: this is what a "FLOP limit" divides
+    by the machine's matrix-product speed."""
+    shape = list(arch.input_shape or [arch.layers[0][1]])
+    total = 0
+    for index, (name, *args) in enumerate(arch.layers):
+        if name == "Linear":
+            multiply_adds = args[0] * args[1]
+            shape = [args[1]]
+        elif name == "Conv2d":  # stride 1, same padding: height and width are kept
+            c_in, c_out, k = args
+            multiply_adds = c_out * c_in * k * k * shape[1] * shape[2]
+            shape = [c_out, shape[1], shape[2]]
+        else:
+            if name == "MaxPool2d":
+                shape = [shape[0], shape[1] // args[0], shape[2] // args[0]]
+            elif name == "Flatten":
+                shape = [int(np.prod(shape))]
+            continue
+        products = 3 if index > 0 or first_input_gradient else 2
+        total += 2 * multiply_adds * products
+    return total
