@@ -125,6 +125,35 @@ def describe_machine() -> str:
     return "\n".join(lines)
 
 
+def gemm_gflops(threads: int, n: int = 1024, repeats: int = 10) -> dict[str, float]:
+    """GFLOP/s of the best of ``repeats`` float32 n x n products, in NumPy and (if imported)
+    PyTorch, with ``threads`` threads each: the machine's matrix-product speed right now,
+    which a FLOP limit divides by. Square products run faster than a network's skinny ones,
+    so a limit drawn from them is one no network reaches."""
+    import time
+
+    import numpy as np
+
+    pin_threads(threads)
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    sides = {"NumPy": lambda: a @ a}
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        torch.set_num_threads(threads)
+        t = torch.from_numpy(a)
+        sides["PyTorch"] = lambda: t @ t
+    speeds = {}
+    for name, product in sides.items():
+        product()  # the first call pays for packing buffers and page faults
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            product()
+            best = min(best, time.perf_counter() - start)
+        speeds[name] = 2 * n ** 3 / best / 1e9
+    return speeds
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 

@@ -9,8 +9,10 @@ initial parameters) on each side, one right after the other (NumPy first in even
 PyTorch first in odd ones), so both see the same load;
 the figure is the median of the per-repeat ratios, and the ratio of the two sides' fastest
 runs (interference only slows a run down). Targets (issue 17): MLP <= 0.5x, CNN <=
-0.8x. ``--accuracy`` runs ``nngrade compare``'s defaults (full MNIST) and checks the test
-accuracy targets: MLP >= 98 %, CNN >= 98.5 %.
+0.8x. Under each ratio: the FLOP limit (the network's matrix products at the best 1024 x 1024
+float32 product speed of NumPy and PyTorch, measured in the same run) and each side's and the
+target's distance to it. ``--accuracy`` runs ``nngrade compare``'s defaults (full MNIST)
+and checks the test accuracy targets: MLP >= 98 %, CNN >= 98.5 %.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ import sys
 import time
 from pathlib import Path
 
-from common import REPO, describe_machine, own_session, spread, verdict
+from common import REPO, describe_machine, gemm_gflops, own_session, spread, verdict
 
 from autograder.compare import numpy_net, torch_net
-from autograder.compare.archs import ARCHS, initial_parameters
+from autograder.compare.archs import ARCHS, initial_parameters, product_flops
 from autograder.mnist import load_mnist
 from autograder.spec import load_assignment
 from autograder.submission import load_submission
@@ -78,9 +80,33 @@ def time_ratios(arch: str, threads: int, batches: int, repeats: int) -> None:
     fastest = min(column["numpy_ms"]) / min(column["torch_ms"])
     print(f"  fastest NumPy run / fastest PyTorch run: {fastest:.2f}x  "
           f"(target <= {target}x: {verdict(fastest, target)})")
+    flop_limit(arch, threads, median_ms=(sorted(column["numpy_ms"])[len(pairs) // 2],
+                                         sorted(column["torch_ms"])[len(pairs) // 2]))
     if threads > 1:
         print("  (CPU time with 2 threads counts both threads, spinning included: read the "
               "wall ratio)")
+
+
+def flop_limit(arch: str, threads: int, median_ms: tuple[float, float]) -> None:
+    """How far each side is from the time its matrix products alone would take at the
+    machine's best square-product speed, measured now; and where the target lies on that
+    scale (below 1x no implementation can go)."""
+    spec = ARCHS[arch]
+    mflop = product_flops(spec) * spec.batch_size / 1e6
+    speeds = gemm_gflops(threads)
+    best = max(speeds.values())
+    limit_ms = mflop / best
+    numpy_ms, torch_ms = median_ms
+    measured = ", ".join(f"{name} {gflops:.0f}" for name, gflops in speeds.items())
+    target_ms = TIME_TARGETS[arch] * torch_ms
+    print(f"  FLOP limit: {mflop:.0f} MFLOP of matrix products per batch "
+          f"({mflop * 60000 / spec.batch_size / 1e3:.0f} GFLOP per epoch) at {best:.0f} GFLOP/s "
+          f"(the best {threads}-thread 1024 x 1024 float32 product now: {measured}) = "
+          f"{limit_ms:.2f} ms per batch")
+    print(f"    NumPy {numpy_ms / limit_ms:.1f}x the limit, PyTorch {torch_ms / limit_ms:.1f}x; "
+          f"the target ({TIME_TARGETS[arch]}x PyTorch's median, {target_ms:.2f} ms) is "
+          f"{target_ms / limit_ms:.1f}x it, leaving {target_ms - limit_ms:.2f} ms per batch for "
+          "everything but the products")
 
 
 def accuracy(arch: str, threads: int, out: Path) -> None:

@@ -35,3 +35,10 @@ def test_machine_line_without_cpuinfo_falls_back(monkeypatch):
 @pytest.mark.skipif(not Path("/proc/cpuinfo").exists(), reason="no /proc/cpuinfo (not Linux)")
 def test_cpuinfo_reads_the_first_processor():
     assert common._cpuinfo()["processor"] == "0"
+
+
+def test_gemm_gflops_reports_a_speed_per_library(monkeypatch):
+    monkeypatch.setattr(common, "pin_threads", lambda n: None)  # keep this process's BLAS
+    monkeypatch.delitem(common.sys.modules, "torch", raising=False)
+    speeds = common.gemm_gflops(1, n=64, repeats=2)
+    assert list(speeds) == ["NumPy"] and speeds["NumPy"] > 0.01
