@@ -56,10 +56,23 @@ def test_compare_trains_both_sides_alike(tmp_path, capsys, arch):
         assert side["parameter_dtypes"] == ["float32"]
         assert side["seconds_per_epoch"] > 0 and side["cpu_seconds_per_epoch"] > 0
     assert summary["train_size"] == 384 and summary["test_size"] == 200
+    assert "matrix-product GFLOP/s" in out
+    for side in (numpy_side, torch_side):
+        assert side["product_flops_per_epoch"] == 384 * product_flops(ARCHS[arch])
+        assert side["product_gflops"] == pytest.approx(
+            side["product_flops_per_epoch"] / side["seconds_per_epoch"] / 1e9)
     # Same initial parameters, batches and order: the CNN (no dropout) follows the same
     # trajectory up to float32 rounding; the MLP's dropout masks differ between frameworks.
     tolerance = 1e-3 if arch == "cnn" else 0.05
     assert np.allclose(numpy_side["epoch_losses"], torch_side["epoch_losses"], rtol=tolerance)
+
+
+def test_full_backward_counts_the_first_layers_input_gradient_on_the_numpy_side(tmp_path):
+    status, summary = _compare(tmp_path, "mlp", "--full-backward")
+    assert status == 0 and summary["first_layer_gradinput"] == "computed"
+    mlp = ARCHS["mlp"]
+    assert summary["numpy"]["product_flops_per_epoch"] == 384 * product_flops(mlp, True)
+    assert summary["torch"]["product_flops_per_epoch"] == 384 * product_flops(mlp)
 
 
 def test_compare_reports_a_submission_that_lacks_a_layer(tmp_path, capsys):

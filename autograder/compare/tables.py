@@ -21,15 +21,17 @@ class Side:
     batch_losses: np.ndarray
     epoch_accuracies: list[float]
     dtypes: list[str]
+    epoch_flops: float | None = None  # of the matrix products one epoch computes
 
     @classmethod
-    def from_reply(cls, label: str, reply: dict[str, Any], y_test: np.ndarray) -> Side:
+    def from_reply(cls, label: str, reply: dict[str, Any], y_test: np.ndarray,
+                   epoch_flops: float | None = None) -> Side:
         accuracies = [float(np.mean(np.asarray(p) == y_test)) for p in reply["epoch_predictions"]]
         return cls(label, [float(s) for s in reply["epoch_seconds"]],
                    [float(s) for s in reply.get("epoch_cpu_seconds", [])],
                    [float(v) for v in reply["epoch_losses"]],
                    np.asarray(reply["batch_losses"], dtype=np.float64), accuracies,
-                   list(reply.get("parameter_dtypes", [])))
+                   list(reply.get("parameter_dtypes", [])), epoch_flops)
 
     @property
     def accuracy(self) -> float:
@@ -44,6 +46,14 @@ class Side:
     def cpu_seconds_per_epoch(self) -> float:
         """Process CPU time: with one thread, the work done, whatever else the machine runs."""
         return _median(self.epoch_cpu_seconds)
+
+    @property
+    def product_gflops(self) -> float:
+        """The matrix products' FLOPs over the median epoch time: the speed the whole training
+        step reaches, measured against the part of its work that a FLOP limit counts."""
+        if self.epoch_flops is None:
+            return float("nan")
+        return self.epoch_flops / self.seconds_per_epoch / 1e9
 
 
 def _median(values: list[float]) -> float:
@@ -67,6 +77,9 @@ def render_table(title: str, numpy_side: Side, torch_side: Side, out: TextIO) ->
          f"{torch_side.epoch_losses[-1]:.4f}", ""),
         ("parameter dtype", ",".join(numpy_side.dtypes), ",".join(torch_side.dtypes), ""),
     ]
+    if numpy_side.epoch_flops and torch_side.epoch_flops:
+        rows.insert(4, ("matrix-product GFLOP/s", f"{numpy_side.product_gflops:.1f}",
+                        f"{torch_side.product_gflops:.1f}", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     print(title, file=out)
     for row in rows:
@@ -119,7 +132,8 @@ def summary(settings: dict[str, Any], numpy_side: Side, torch_side: Side) -> dic
                 "seconds_per_epoch": s.seconds_per_epoch,
                 "epoch_cpu_seconds": s.epoch_cpu_seconds,
                 "cpu_seconds_per_epoch": s.cpu_seconds_per_epoch, "epoch_losses": s.epoch_losses,
-                "parameter_dtypes": s.dtypes}
+                "parameter_dtypes": s.dtypes, "product_flops_per_epoch": s.epoch_flops,
+                "product_gflops": None if s.epoch_flops is None else s.product_gflops}
 
     return {**settings, "numpy": side(numpy_side), "torch": side(torch_side),
             "time_ratio": numpy_side.seconds_per_epoch / torch_side.seconds_per_epoch,

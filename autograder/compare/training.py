@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from autograder.compare import numpy_net, tables
-from autograder.compare.archs import Arch, initial_parameters
+from autograder.compare.archs import Arch, initial_parameters, product_flops
 from autograder.mnist import load_mnist
 from autograder.spec import load_assignment
 from autograder.submission import load_submission, submission_from_text
@@ -41,11 +41,13 @@ def compare(arch: Arch, args: argparse.Namespace,
                             args.seed, epochs, args.threads, timeout,
                             input_gradient=args.full_backward)
     label = "NumPy (reference)" if args.submission is None else f"NumPy ({Path(path).name})"
-    numpy_side = tables.Side.from_reply(label, reply, y_test)
+    # --full-backward: the NumPy side also computes the first layer's input gradient.
+    numpy_side = tables.Side.from_reply(
+        label, reply, y_test, len(x_train) * product_flops(arch, args.full_backward))
     torch_reply = torch_net.train(arch, init, x_train, y_train, x_test, args.seed, epochs,
                                   args.threads)
     torch_side = tables.Side.from_reply(f"PyTorch {torch_net.torch.__version__}", torch_reply,
-                                        y_test)
+                                        y_test, len(x_train) * product_flops(arch))
     return numpy_side, torch_side
 
 
