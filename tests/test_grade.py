@@ -512,6 +512,24 @@ def test_a_float32_near_miss_is_trained_again_in_the_submissions_dtype(monkeypat
     assert requests == ["train"] and outcome.accuracy == 0.75
 
 
+def test_a_float32_pass_just_above_the_threshold_is_trained_again(monkeypatch):
+    """Less than recheck_above above the threshold: float32 may have turned a float64 fail
+    into a pass, so the submission's own dtype decides; not for a clear pass."""
+    def ending(labels):
+        return {**_predicting(4, labels, finished=True), "parameter_dtypes": ["float32"]}
+
+    just_above, failing = [0, 1, 0, 0], [0, 0, 0, 0]  # 75 % and 50 % of labels [0, 1, 0, 1]
+    outcome, requests = _scripted_outcome(
+        monkeypatch, [ending(just_above), {**ending(failing), "parameter_dtypes": ["float64"]}],
+        threshold=0.7, stop_margin=0.1, recheck_above=0.1)
+    assert requests == ["train", "train"] and outcome.accuracy == 0.5
+    assert outcome.note == "training in float32 reached 75.00%; trained again with the " \
+                           "parameters' own dtype"
+    outcome, requests = _scripted_outcome(monkeypatch, [ending(just_above)],
+                                          threshold=0.7, stop_margin=0.1, recheck_above=0.02)
+    assert requests == ["train"] and outcome.accuracy == 0.75 and not outcome.note
+
+
 def test_a_near_miss_without_time_left_keeps_its_float32_result(monkeypatch):
     from autograder.sandbox import BudgetExhausted
 
