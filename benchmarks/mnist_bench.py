@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/mnist_bench.py                      # reference + corpus
     .venv/bin/python benchmarks/mnist_bench.py --limit 4            # the first four
     .venv/bin/python benchmarks/mnist_bench.py --ids reference,linear_no_bias_grad
+    .venv/bin/python benchmarks/mnist_bench.py --blind             # tests/blind instead
 
 Each submission's MNIST check alone (``Grader(...).grade(sub, only=["MNIST"])``) is graded
 twice: as the grader does now (parameters in float32, ``[mnist] dtype``; the test
@@ -13,7 +14,9 @@ so that load on the machine falls on both alike.
 
 Submissions: the reference solution, then the corpus entries (tests/corpus) that touch a
 component the MNIST network uses: bugs in such a component (or in ``Module``, their base
-class) and correct variants that rewrite one. Printed per submission: pass/fail, test
+class) and correct variants that rewrite one; with ``--blind``, the blind corpus instead
+(tests/blind: twenty modules submissions written from the docstrings only, whose every
+component the network uses is as its author wrote it). Printed per submission: pass/fail, test
 accuracy and the training seconds (the worker's, predictions included) both ways; then how
 many outcomes agree (target: all) and the median speed-up of the training.
 """
@@ -91,18 +94,30 @@ def main() -> None:
     parser.add_argument("--assignment", default="modules", choices=sorted(CORPUS))
     parser.add_argument("--ids", default="", help="comma-separated ids (`reference` included)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N submissions")
+    parser.add_argument("--blind", action="store_true",
+                        help="the blind corpus (tests/blind, modules only) instead of the "
+                             "reference and the corpus")
     args = parser.parse_args()
     own_session()
+    from autograder import mnist_check
     from autograder.spec import load_assignment
 
     print(describe_machine())
     assignment = load_assignment(args.assignment)
     cfg = assignment.mnist
     print(f"{assignment.name}: {cfg.get('epochs', 1)} epochs, threshold "
-          f"{cfg.get('threshold', 0.97):.1%}, check_every {cfg.get('check_every', 0.25)}, "
-          f"stop_margin {cfg.get('stop_margin', 0.005)}, dtype {cfg.get('dtype', 'float32')}"
-          "\n")
-    entries = [("reference", assignment.solution_text()), *corpus_entries(assignment)]
+          f"{cfg.get('threshold', 0.97):.1%}, check_every "
+          f"{cfg.get('check_every', mnist_check.CHECK_EVERY)}, stop_margin "
+          f"{cfg.get('stop_margin', mnist_check.STOP_MARGIN)}, recheck_above "
+          f"{cfg.get('recheck_above', mnist_check.RECHECK_ABOVE)}, dtype "
+          f"{cfg.get('dtype', mnist_check.DTYPE)}\n")
+    if args.blind:
+        if args.assignment != "modules":
+            parser.error("--blind: the blind corpus is written for the modules assignment")
+        entries = [(path.stem, path.read_text())
+                   for path in sorted((REPO / "tests" / "blind").glob("s[0-9]*.py"))]
+    else:
+        entries = [("reference", assignment.solution_text()), *corpus_entries(assignment)]
     if args.ids:
         wanted = args.ids.split(",")
         entries = [e for e in entries if e[0] in wanted]
