@@ -212,7 +212,7 @@ def train_outcome(run: LoadedSubmission, early_stop: bool = True) -> Outcome:
 def _fast_then_native(run: LoadedSubmission, cfg: dict, early_stop: bool) -> Outcome:
     """Training in the ``[mnist] dtype``; again in the submission's own dtype, which decides,
     if that raised (an overflow, a dtype the code insists on) or ended close to the
-    threshold on either side (``_near_miss``)."""
+    threshold on either side (``_close_to_threshold``)."""
     dtype = _dtype(cfg)
     try:
         outcome = _accuracy(run, cfg, early_stop, dtype)
@@ -220,13 +220,13 @@ def _fast_then_native(run: LoadedSubmission, cfg: dict, early_stop: bool) -> Out
         if dtype is None:
             raise
         return _native(run, cfg, early_stop, f"training in {dtype} raised {exc.short()}")
-    if outcome.cast and _near_miss(cfg, outcome.accuracy):
+    if outcome.cast and _close_to_threshold(cfg, outcome.accuracy):
         return _native_or(outcome, run, cfg, early_stop,
                           f"training in {dtype} reached {outcome.accuracy:.2%}")
     return outcome
 
 
-def _near_miss(cfg: dict, accuracy: float) -> bool:
+def _close_to_threshold(cfg: dict, accuracy: float) -> bool:
     """Below the threshold by less than ``stop_margin``, or above it by less than
     ``recheck_above``: within what the dtype can change, on either side. (A training stopped
     early is at least ``stop_margin`` above: with the defaults, never a near miss.)"""

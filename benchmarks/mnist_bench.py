@@ -98,6 +98,8 @@ def main() -> None:
                         help="the blind corpus (tests/blind, modules only) instead of the "
                              "reference and the corpus")
     args = parser.parse_args()
+    if args.blind and args.assignment != "modules":
+        parser.error("--blind: the blind corpus is written for the modules assignment")
     own_session()
     from autograder import mnist_check
     from autograder.spec import load_assignment
@@ -112,8 +114,6 @@ def main() -> None:
           f"{cfg.get('recheck_above', mnist_check.RECHECK_ABOVE)}, dtype "
           f"{cfg.get('dtype', mnist_check.DTYPE)}\n")
     if args.blind:
-        if args.assignment != "modules":
-            parser.error("--blind: the blind corpus is written for the modules assignment")
         entries = [(path.stem, path.read_text())
                    for path in sorted((REPO / "tests" / "blind").glob("s[0-9]*.py"))]
     else:

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import REPO, describe_machine, gemm_gflops, own_session, spread, verdict
+from common import REPO, describe_machine, gemm_gflops, median, own_session, spread, verdict
 
 from autograder.compare import numpy_net, torch_net
 from autograder.compare.archs import ARCHS, initial_parameters, product_flops
@@ -80,8 +80,7 @@ def time_ratios(arch: str, threads: int, batches: int, repeats: int) -> None:
     fastest = min(column["numpy_ms"]) / min(column["torch_ms"])
     print(f"  fastest NumPy run / fastest PyTorch run: {fastest:.2f}x  "
           f"(target <= {target}x: {verdict(fastest, target)})")
-    flop_limit(arch, threads, median_ms=(sorted(column["numpy_ms"])[len(pairs) // 2],
-                                         sorted(column["torch_ms"])[len(pairs) // 2]))
+    flop_limit(arch, threads, median_ms=(median(column["numpy_ms"]), median(column["torch_ms"])))
     if threads > 1:
         print("  (CPU time with 2 threads counts both threads, spinning included: read the "
               "wall ratio)")

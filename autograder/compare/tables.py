@@ -48,11 +48,11 @@ class Side:
         return _median(self.epoch_cpu_seconds)
 
     @property
-    def product_gflops(self) -> float:
+    def product_gflops(self) -> float | None:
         """The matrix products' FLOPs over the median epoch time: the speed the whole training
         step reaches, measured against the part of its work that a FLOP limit counts."""
         if self.epoch_flops is None:
-            return float("nan")
+            return None
         return self.epoch_flops / self.seconds_per_epoch / 1e9
 
 
@@ -133,7 +133,7 @@ def summary(settings: dict[str, Any], numpy_side: Side, torch_side: Side) -> dic
                 "epoch_cpu_seconds": s.epoch_cpu_seconds,
                 "cpu_seconds_per_epoch": s.cpu_seconds_per_epoch, "epoch_losses": s.epoch_losses,
                 "parameter_dtypes": s.dtypes, "product_flops_per_epoch": s.epoch_flops,
-                "product_gflops": None if s.epoch_flops is None else s.product_gflops}
+                "product_gflops": s.product_gflops}
 
     return {**settings, "numpy": side(numpy_side), "torch": side(torch_side),
             "time_ratio": numpy_side.seconds_per_epoch / torch_side.seconds_per_epoch,
