@@ -314,6 +314,8 @@ ACTIVATIONS = [
         [rewrite("ReLU.updateGradInput", "self.gradInput = np.maximum(gradOutput, 0)")]),
     Bug("leaky_grad_no_slope", "LeakyReLU", "gradient 0 instead of slope for negative inputs",
         [within("LeakyReLU.updateGradInput", "self.slope * gradOutput", "0")]),
+    Bug("leaky_grad_one_at_zero", "LeakyReLU", "input >= 0: gradient 1 instead of slope at 0",
+        [within("LeakyReLU.updateGradInput", "input > 0", "input >= 0")]),
     Bug("leaky_forward_constant", "LeakyReLU", "outputs the slope itself for negative inputs",
         [within("LeakyReLU.updateOutput", "self.slope * input", "self.slope")]),
     Bug("elu_grad_ignores_alpha", "ELU",
