@@ -1,8 +1,9 @@
-"""The grader against the blind corpus (tests/blind): twenty submissions written from the
-docstrings only, with the fair grade of every component recorded in grades.toml.
+"""The grader against the blind corpora, submissions written from the docstrings only, with
+the fair grade of every component recorded in each folder's grades.toml: tests/blind (twenty
+``modules`` submissions) and tests/blind_edition_2025 (twelve of the 2025 edition).
 
 "full" must get the component's maximum, "zero" must get 0, "partial" strictly between.
-Components the grader has and grades.toml does not list are not asserted. The corpus is
+Components the grader has and grades.toml does not list are not asserted. Each corpus is
 graded once per session (without MNIST), two submissions at a time; under pytest-xdist the
 first worker grades it and the others read its results (as in test_corpus.py).
 """
@@ -14,6 +15,7 @@ import json
 import os
 import time
 import tomllib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,8 +25,10 @@ from autograder.grade import Grader
 from autograder.spec import load_assignment
 from autograder.submission import load_submission
 
-BLIND = Path(__file__).resolve().parent / "blind"
-RECORDED: dict[str, dict] = tomllib.loads((BLIND / "grades.toml").read_text())
+HERE = Path(__file__).resolve().parent
+BLIND = {"modules": HERE / "blind", "edition-2025": HERE / "blind_edition_2025"}
+RECORDED: dict[str, dict[str, dict]] = {
+    name: tomllib.loads((folder / "grades.toml").read_text()) for name, folder in BLIND.items()}
 
 # (submission, component) -> why the grader disagrees with the recorded grade; each an
 # xfail(strict=True), so that a change that resolves one (or breaks it further) is seen.
@@ -48,36 +52,43 @@ def _grade_of(entry: str | dict) -> str:
 
 def _cases() -> list:
     cases = []
-    for sub, record in RECORDED.items():
-        for comp, entry in record["components"].items():
-            marks = [pytest.mark.xfail(strict=True, reason=DISAGREES[sub, comp])] \
-                if (sub, comp) in DISAGREES else []
-            cases.append(pytest.param(sub, comp, _grade_of(entry), id=f"{sub}-{comp}",
-                                      marks=marks))
+    for corpus, records in RECORDED.items():
+        for sub, record in records.items():
+            for comp, entry in record["components"].items():
+                marks = [pytest.mark.xfail(strict=True, reason=DISAGREES[sub, comp])] \
+                    if (sub, comp) in DISAGREES else []
+                cases.append(pytest.param(corpus, sub, comp, _grade_of(entry),
+                                          id=f"{sub}-{comp}", marks=marks))
     return cases
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory) -> dict[str, dict]:
-    """Per submission: component -> [score, max_score, failing checks]; once per session."""
+def graded(tmp_path_factory) -> Callable[[str], dict[str, dict]]:
+    """corpus -> per submission: component -> [score, max_score, failing checks]; each corpus
+    graded once per session, when a test first asks for it."""
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent  # shared by all workers of this session
-    cache = root / "blind_grades.json"
-    with open(root / "blind_grades.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not cache.exists():
-            cache.write_text(json.dumps(_grade_all()))
-    return json.loads(cache.read_text())
+
+    def of(corpus: str) -> dict[str, dict]:
+        cache = root / f"blind_grades_{corpus}.json"
+        with open(root / f"blind_grades_{corpus}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not cache.exists():
+                cache.write_text(json.dumps(_grade_all(corpus)))
+        return json.loads(cache.read_text())
+
+    return of
 
 
-def _grade_all() -> dict[str, dict]:
-    assignment = load_assignment("modules")
+def _grade_all(corpus: str) -> dict[str, dict]:
+    assignment = load_assignment(corpus)
+    folder = BLIND[corpus]
     started = time.monotonic()
 
     def grade(sub: str) -> tuple[str, dict]:
         try:
-            result = Grader(assignment, mnist=False).grade(load_submission(BLIND / f"{sub}.py"))
+            result = Grader(assignment, mnist=False).grade(load_submission(folder / f"{sub}.py"))
         except Exception as exc:  # noqa: BLE001 - an engine failure fails this file only
             return sub, {"error": f"{type(exc).__name__}: {exc}"}
         return sub, {"notes": result.notes, "components": {
@@ -87,8 +98,8 @@ def _grade_all() -> dict[str, dict]:
             for c in result.components}}
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        summaries = dict(pool.map(grade, list(RECORDED)))
-    print(f"\nblind corpus: graded {len(summaries)} submissions in "
+        summaries = dict(pool.map(grade, list(RECORDED[corpus])))
+    print(f"\nblind corpus {corpus}: graded {len(summaries)} submissions in "
           f"{time.monotonic() - started:.0f} s")
     return summaries
 
@@ -101,16 +112,17 @@ def agrees(recorded: str, score: float, max_score: float) -> bool:
     return 0 < score < max_score
 
 
-def test_grades_toml_covers_every_submission():
-    files = sorted(p.stem for p in BLIND.glob("s*.py"))
-    assert files == sorted(RECORDED)
+@pytest.mark.parametrize("corpus", sorted(BLIND))
+def test_grades_toml_covers_every_submission(corpus):
+    files = sorted(p.stem for p in BLIND[corpus].glob("[se][0-9]*.py"))
+    assert files == sorted(RECORDED[corpus])
     assert all(_grade_of(e) in ("full", "partial", "zero")
-               for r in RECORDED.values() for e in r["components"].values())
+               for r in RECORDED[corpus].values() for e in r["components"].values())
 
 
-@pytest.mark.parametrize(("sub", "component", "recorded"), _cases())
-def test_grader_gives_the_recorded_grade(graded, sub, component, recorded):
-    summary = graded[sub]
+@pytest.mark.parametrize(("corpus", "sub", "component", "recorded"), _cases())
+def test_grader_gives_the_recorded_grade(graded, corpus, sub, component, recorded):
+    summary = graded(corpus)[sub]
     assert "error" not in summary, summary.get("error")
     if component not in summary["components"]:
         pytest.skip(f"the grader has no component {component}")

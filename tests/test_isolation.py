@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from corpus import MODULES, Replacement, apply
+from corpus import EDITION, MODULES, Replacement, apply
+from corpus.edition_2025_bugs import BUGS as EDITION_BUGS
 
 from autograder.grade import Grader
 from autograder.results import ComponentResult
@@ -153,3 +154,37 @@ def test_computing_nothing_earns_only_given_code_and_parameter_construction(tmp_
         == set()
     assert {c for c, _ in earned} - given <= {"Linear", "Conv2d"}  # their parameters check
     assert all(comps[c].score == comps[c].max_score for c in given if c in comps)
+
+
+# The 2025 edition: a mistake in one constructor option (a stride, a padding mode, 'same',
+# a non-square window, padding) costs that option's check only; every other check holds the
+# options at their ordinary values. The bugs are the edition corpus's.
+EDITION_OPTION_BUGS = {
+    "conv_stride_height_for_width": "strides: above 1 and pairs",
+    "conv_grad_stride_height_for_width": "strides: above 1 and pairs",
+    "conv_square_kernel_assumed": "non-square kernels and padding pairs",
+    "conv_same_pad_before": "padding='same' (odd and even kernels) and 'valid'",
+    "conv_reflect_replicate_swapped": "padding modes 'reflect', 'replicate' and 'circular'",
+    "conv_grad_padding_mode_ignored": "padding modes 'reflect', 'replicate' and 'circular'",
+    "conv_grad_circular_padding_dropped": "padding modes 'reflect', 'replicate' and 'circular'",
+    "conv_bias_false_crashes": "bias=False",
+    "maxpool_stride_is_kernel": "strides other than the window size, and pairs",
+    "maxpool_square_window_assumed": "non-square windows",
+    "maxpool_zero_padding": "padding (an int or a pair): -inf, never the maximum",
+    "avgpool_excludes_padding":
+        "padding (an int or a pair) counts in the average (count_include_pad)",
+    "avgpool_height_padding_for_width":
+        "padding (an int or a pair) counts in the average (count_include_pad)",
+}
+
+
+@pytest.mark.parametrize(("bug_id", "check"), EDITION_OPTION_BUGS.items())
+def test_an_edition_option_mistake_loses_only_that_options_check(tmp_path, bug_id, check):
+    bug = next(b for b in EDITION_BUGS if b.id == bug_id)
+    path = tmp_path / "submission.py"
+    path.write_text(EDITION.build(bug))
+    result = Grader(load_assignment("edition-2025"), mnist=False).grade(
+        load_submission(path), only=[bug.component])
+    lost = failed(next(c for c in result.components if c.name == bug.component))
+    assert set(lost) == {check}
+    assert lost[check].startswith("correct for ordinary shapes; wrong when")

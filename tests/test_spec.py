@@ -161,7 +161,7 @@ def test_the_edition_unknown_key_names_the_line_and_the_fix(tmp_path):
 
 
 def test_the_edition_unknown_check_kind_names_the_line_and_the_fix(tmp_path):
-    old = '{ kind = "input_grad", name = "gradInput matches PyTorch (strides'
+    old = '{ kind = "input_grad", name = "gradInput matches PyTorch", points = 2, trials = 6'
     message, text = _edition_edited(tmp_path, old, old.replace("input_grad", "input_gard"))
     assert _located(message) == _line(text, "input_gard")
     assert "unknown check kind 'input_gard'" in message and "did you mean 'input_grad'" in message

@@ -48,6 +48,15 @@ CONV = [
     Bug("conv_bias_false_crashes", "Conv2d", "bias=False: adds None",
         [within("Conv2d.updateOutput", "if self.bias is not None:", "if True:")],
         causes={"exception"}),
+    Bug("conv_square_kernel_assumed", "Conv2d", "windows of kh x kh: a non-square kernel fails",
+        [within("Conv2d._columns", "(padded, (kh, kw), axis=(2, 3))",
+                "(padded, (kh, kh), axis=(2, 3))")],
+        message="not square"),
+    Bug("conv_grad_circular_padding_dropped", "Conv2d",
+        "gradInput folds back reflect and replicate padding, not circular",
+        [within("Conv2d.updateGradInput", 'if mode != "constant" and before + after > 0:',
+                'if mode in ("reflect", "edge") and before + after > 0:')],
+        message="circular"),
 ]
 
 POOL = [
@@ -78,6 +87,12 @@ POOL = [
                 "(kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding",
                 "(kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.kernel_size, "
                 "self.padding")]),
+    Bug("maxpool_square_window_assumed", "MaxPool2d", "kh x kh windows: kernel_size[0] for both",
+        [within("MaxPool2d.updateOutput",
+                "(kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding",
+                "(kh, kw), (sh, sw), (ph, pw) = (self.kernel_size[0],) * 2, self.stride, "
+                "self.padding")],
+        message="window is not square"),
     Bug("avgpool_excludes_padding", "AvgPool2d", "the average leaves the padding out",
         [rewrite("AvgPool2d.updateOutput", """
             (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
@@ -94,6 +109,9 @@ POOL = [
             self.output = total / count
         """)],
         message="count_include_pad"),
+    Bug("avgpool_height_padding_for_width", "AvgPool2d", "the height's padding used for the width",
+        [within("AvgPool2d.updateOutput", "(ph, ph), (pw, pw)))", "(ph, ph), (ph, ph)))")],
+        message="a pair"),
     Bug("avgpool_grad_not_divided", "AvgPool2d", "gradInput not divided by the window size",
         [within("AvgPool2d.updateGradInput", "share = gradOutput / (kh * kw)",
                 "share = gradOutput")]),
