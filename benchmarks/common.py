@@ -8,6 +8,7 @@ time is also printed: it counts the work done, not the time other jobs held the 
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import platform
 import statistics
@@ -18,12 +19,22 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+SOLUTION = REPO / "solutions" / "modules.py"
 
 BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
 _CORENAME = ("openblas_get_corename", "scipy_openblas_get_corename64_",
              "scipy_openblas_get_corename")
 _SET_THREADS = ("openblas_set_num_threads", "scipy_openblas_set_num_threads64_",
                 "scipy_openblas_set_num_threads")
+
+
+def load_module(path: Path, name: str):
+    """A Python file run as a module in this process: the reference solution or the worker's
+    training loop (trusted code; the grader runs student code in its worker only)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def own_session() -> None:

@@ -11,11 +11,10 @@ input; both implementations are checked to agree first. Expected ratio: ~100-180
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import time
 
 import numpy as np
-from common import REPO, describe_machine, median, own_session, pin_threads, spread
+from common import SOLUTION, describe_machine, load_module, median, own_session, pin_threads, spread
 
 from autograder.compare.archs import ARCHS
 
@@ -30,10 +29,7 @@ KERNEL = 3
 
 
 def _reference_conv():
-    spec = importlib.util.spec_from_file_location("reference", REPO / "solutions" / "modules.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.Conv2d
+    return load_module(SOLUTION, "reference").Conv2d
 
 
 class ScipyConv2d:

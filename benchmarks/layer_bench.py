@@ -16,22 +16,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import time
 from pathlib import Path
 
 import numpy as np
-from common import REPO, describe_machine, median, own_session, pin_threads
+from common import REPO, SOLUTION, describe_machine, load_module, median, own_session, pin_threads
 
 from autograder.compare.archs import ARCHS, initial_parameters
 from autograder.worker.main import warm_blas
-
-
-def _load(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _batches(arch, steps: int):
@@ -45,8 +37,8 @@ def _batches(arch, steps: int):
 
 
 def profile_numpy(arch, steps: int, solution: Path) -> None:
-    train = _load(REPO / "autograder" / "worker" / "train.py", "_bench_train")
-    ns = vars(_load(solution, "_bench_reference"))
+    train = load_module(REPO / "autograder" / "worker" / "train.py", "_bench_train")
+    ns = vars(load_module(solution, "_bench_reference"))
     net = train.build_network(ns, arch.worker_config())
     train._cast_parameters(net, np.dtype(np.float32))
     train._set_parameters(net, initial_parameters(arch.layers, 0))
@@ -131,7 +123,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--torch-operators", action="store_true",
                         help="also print PyTorch's time per operator (torch.profiler)")
-    parser.add_argument("--solution", type=Path, default=REPO / "solutions" / "modules.py",
+    parser.add_argument("--solution", type=Path, default=SOLUTION,
                         help="the NumPy modules to profile (default: the reference)")
     args = parser.parse_args()
     own_session()

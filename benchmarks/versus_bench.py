@@ -11,7 +11,10 @@ the figure is the median of the per-repeat ratios, and the ratio of the two side
 runs (interference only slows a run down). Targets (issue 17): MLP <= 0.5x, CNN <=
 0.8x. Under each ratio: the FLOP limit (the network's matrix products at the best 1024 x 1024
 float32 product speed of NumPy and PyTorch, measured in the same run) and each side's and the
-target's distance to it. ``--accuracy`` runs ``nngrade compare``'s defaults (full MNIST)
+target's distance to it; then NumPy's floor (its products at its own best square-product
+speed plus the reference optimizer's step alone, measured in this process) and whether the
+target lies below it (then no change to the reference's layers can reach it).
+``--accuracy`` runs ``nngrade compare``'s defaults (full MNIST)
 and checks the test accuracy targets: MLP >= 98 %, CNN >= 98.5 %.
 """
 
@@ -22,7 +25,17 @@ import sys
 import time
 from pathlib import Path
 
-from common import REPO, describe_machine, gemm_gflops, median, own_session, spread, verdict
+from common import (
+    REPO,
+    SOLUTION,
+    describe_machine,
+    gemm_gflops,
+    load_module,
+    median,
+    own_session,
+    spread,
+    verdict,
+)
 
 from autograder.compare import numpy_net, torch_net
 from autograder.compare.archs import ARCHS, initial_parameters, product_flops
@@ -106,6 +119,33 @@ def flop_limit(arch: str, threads: int, median_ms: tuple[float, float]) -> None:
           f"the target ({TIME_TARGETS[arch]}x PyTorch's median, {target_ms:.2f} ms) is "
           f"{target_ms / limit_ms:.1f}x it, leaving {target_ms - limit_ms:.2f} ms per batch for "
           "everything but the products")
+    # A floor for NumPy: its own products at its best square-product speed, plus the one
+    # step no layer can shorten, the reference optimizer's update (NumPy has no fused kernel).
+    floor_ms = mflop / speeds["NumPy"] + optimizer_step_ms(arch)
+    where = "below" if target_ms < floor_ms else "above"
+    print(f"    NumPy floor: its products at {speeds['NumPy']:.0f} GFLOP/s plus the reference's "
+          f"{spec.optimizer} step alone = {floor_ms:.2f} ms per batch, "
+          f"{floor_ms / torch_ms:.2f}x PyTorch's median; the target ({TIME_TARGETS[arch]}x) "
+          f"is {where} it")
+
+
+def optimizer_step_ms(arch: str, repeats: int = 60) -> float:
+    """Median time of one step of the reference optimizer on the network's float32
+    parameters, in this process (trusted code), with this session's threads."""
+    import numpy as np
+
+    spec = ARCHS[arch]
+    step = getattr(load_module(SOLUTION, "_versus_reference"), spec.optimizer)
+    params = [[p.copy() for p in layer] for layer in initial_parameters(spec.layers, 0)]
+    rng = np.random.default_rng(0)
+    grads = [[rng.standard_normal(p.shape).astype(np.float32) for p in layer]
+             for layer in params]
+    config, state, times = dict(spec.optimizer_config), {}, []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step(params, grads, config, state)
+        times.append(time.perf_counter() - start)
+    return 1e3 * median(times[repeats // 4:])  # the first steps allocate the moments
 
 
 def accuracy(arch: str, threads: int, out: Path) -> None:

@@ -42,3 +42,9 @@ def test_gemm_gflops_reports_a_speed_per_library(monkeypatch):
     monkeypatch.delitem(common.sys.modules, "torch", raising=False)
     speeds = common.gemm_gflops(1, n=64, repeats=2)
     assert list(speeds) == ["NumPy"] and speeds["NumPy"] > 0.01
+
+
+def test_load_module_runs_the_reference_in_this_process():
+    reference = common.load_module(common.SOLUTION, "_test_reference")
+    assert reference.__name__ == "_test_reference"
+    assert callable(reference.adam_optimizer) and callable(reference.Linear)
