@@ -181,6 +181,22 @@ def test_cli_usage_errors_exit_nonzero_with_a_message(tmp_path):
     assert run_cli("--help").returncode == 0
 
 
+def test_the_json_is_written_when_stdout_is_closed_early(tmp_path):
+    """``nngrade grade ... | head``: the reader goes away before the table is printed."""
+    out = tmp_path / "out.json"
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to stdout fails with EPIPE
+    try:
+        proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(SOLUTION),
+                               "--no-mnist", "--json", str(out), "-v"], stdout=write_end,
+                              stderr=subprocess.PIPE, cwd=REPO, timeout=600, check=False)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 0
+    data = json.loads(out.read_text())
+    assert data["score"] == data["max_score"]
+
+
 @pytest.mark.slow
 def test_reference_with_mnist_via_cli(tmp_path):
     out = tmp_path / "out.json"

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             result = grader_failure(assignment, str(submission.path),
                                     f"{type(exc).__name__}: {exc}", mnist=not args.no_mnist)
             status = 1
-    render_table(result, sys.stdout, show_passed=args.verbose)
-    if args.json:
+    if args.json:  # first: printing can fail (stdout piped into `head` and closed)
         write_json(result, args.json)
+    render_table(result, sys.stdout, show_passed=args.verbose)
     return status
