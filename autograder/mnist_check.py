@@ -15,6 +15,7 @@ import numpy as np
 from autograder.checks import CheckFailed, as_array
 from autograder.loaded import LoadedSubmission
 from autograder.mnist import load_mnist
+from autograder.mnist_probe import require_probe
 from autograder.results import Cause, CheckResult, ComponentResult
 from autograder.sandbox import BudgetExhausted, StudentError, WorkerDied, WorkerTimeout
 from autograder.spec import Assignment, network_names
@@ -88,6 +89,7 @@ class Outcome:
     early: bool = False
     note: str = ""
     cast: bool = False  # trained in the [mnist] dtype, not the submission's own
+    probe: float | None = None  # the reference layers' accuracy with the trained parameters
 
 
 @dataclass
@@ -99,6 +101,7 @@ class _Checkpoint:
     batches_done: int
     finished: bool
     dtypes: tuple[str, ...] = ()  # what the worker says the network trained in (untrusted)
+    parameters: object = None  # the worker's getParameters() arrays there (untrusted)
 
 
 def _dtypes(reply: dict) -> tuple[str, ...]:
@@ -126,7 +129,7 @@ def _checkpoint(reply: object, y_test: np.ndarray, batches_before: int) -> _Chec
         raise CheckFailed(f"expected {len(y_test)} predicted labels, got shape "
                           f"{predictions.shape}", Cause.SHAPE)
     return _Checkpoint(float(np.mean(predictions == y_test)), seconds, done, finished,
-                       _dtypes(reply))
+                       _dtypes(reply), reply.get("parameters"))
 
 
 def _max_checkpoints(cfg: dict, every: float) -> int:
@@ -181,10 +184,15 @@ def _accuracy(run: LoadedSubmission, cfg: dict, early_stop: bool = True,
     if not point.finished and point.accuracy < stop_at:
         raise CheckFailed("training sent more checkpoints than its schedule has",
                           Cause.BAD_TYPE)
+    probe = None
+    if point.accuracy >= threshold:  # a pass must follow from the trained parameters
+        probe = require_probe(run.assignment, cfg, point.parameters, point.accuracy, x_test,
+                              y_test)
     batches_per_epoch = -(-len(x_train) // int(cfg.get("batch_size", 128)))
     return Outcome(point.accuracy, point.seconds,
                    epochs_trained=round(point.batches_done / batches_per_epoch, 2),
-                   early=not point.finished, cast=dtype is not None and point.dtypes == (dtype,))
+                   early=not point.finished, cast=dtype is not None and point.dtypes == (dtype,),
+                   probe=probe)
 
 
 def train_outcome(run: LoadedSubmission, early_stop: bool = True) -> Outcome:
@@ -299,6 +307,8 @@ def mnist_component(cfg: dict, outcome: Outcome,
                     "seconds": round(outcome.seconds, 3)}
     if outcome.epochs_trained is not None:
         result.extra.update(epochs_trained=outcome.epochs_trained, epochs=epochs)
+    if outcome.probe is not None:
+        result.extra["probe_accuracy"] = round(outcome.probe, 6)
     return result
 
 

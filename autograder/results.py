@@ -68,6 +68,8 @@ class Cause(StrEnum):
     MODULE_PARAMS = "module_params"
     NOT_STORED = "not_stored"  # a result returned but not kept in output / gradInput
     CRITERION_BASE = "criterion_base"
+    # the MNIST check
+    NOT_FROM_PARAMETERS = "not_from_parameters"  # predictions the parameters do not give
     # dropout
     DROPOUT_SCALE = "dropout_scale"
     DROPOUT_RATE = "dropout_rate"

@@ -18,7 +18,9 @@ class) and correct variants that rewrite one; with ``--blind``, the blind corpus
 (tests/blind: twenty modules submissions written from the docstrings only, whose every
 component the network uses is as its author wrote it). Printed per submission: pass/fail, test
 accuracy and the training seconds (the worker's, predictions included) both ways; then how
-many outcomes agree (target: all) and the median speed-up of the training.
+many outcomes agree (target: all) and the median speed-up of the training. "probe": for a
+pass, the accuracy of the reference layers with the network's trained parameters
+(autograder/mnist_probe.py), which must be within 2 points of the threshold.
 """
 
 from __future__ import annotations
@@ -81,7 +83,14 @@ def grade_mnist(assignment, path: Path, now: bool) -> dict:
     return {"passed": mnist.checks[0].passed, "accuracy": mnist.extra.get("accuracy", 0.0),
             "seconds": mnist.extra.get("seconds", 0.0), "wall": time.perf_counter() - started,
             "epochs": mnist.extra.get("epochs_trained"),
+            "probe": mnist.extra.get("probe_accuracy"),
             "message": mnist.checks[0].message}
+
+
+def _probe(run: dict) -> str:
+    """The probe's accuracy (the reference layers with the trained parameters), or "-"
+    where nothing passed to be probed."""
+    return "-" if run["probe"] is None else f"{run['probe']:.2%}"
 
 
 def _outcome(run: dict) -> str:
@@ -125,7 +134,7 @@ def main() -> None:
         entries = entries[:args.limit]
     directory = Path(tempfile.mkdtemp())
     print(f"{'submission':<34} {'outcome':>9} {'accuracy':>15} {'training s':>13} "
-          f"{'epochs':>6} {'speed-up':>8}")
+          f"{'epochs':>6} {'speed-up':>8} {'probe':>7}")
     print(f"{'':<34} {'now/before':>9} {'now / before':>15} {'now / before':>13}")
     same, speedups = 0, []
     for i, (ident, source) in enumerate(entries):
@@ -143,7 +152,7 @@ def main() -> None:
         print(f"{ident:<34} {_outcome(now):>4}/{_outcome(before):<4} "
               f"{now['accuracy']:>7.2%}/{before['accuracy']:<7.2%} "
               f"{now['seconds']:>6.1f}/{before['seconds']:<6.1f} {epochs:>6} "
-              f"{speedup:>7.2f}x{mark}", flush=True)
+              f"{speedup:>7.2f}x {_probe(now):>7}{mark}", flush=True)
     print(f"\nsame pass/fail outcome on {same} of {len(entries)} (target: {len(entries)} of "
           f"{len(entries)}): {verdict(len(entries) - same, 0)}")
     if speedups:

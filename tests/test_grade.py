@@ -402,7 +402,7 @@ class _ScriptedSession:
         return reply
 
 
-def _scripted_outcome(monkeypatch, replies, **mnist):
+def _scripted_outcome(monkeypatch, replies, probe=None, **mnist):
     import dataclasses
     import types
 
@@ -410,6 +410,9 @@ def _scripted_outcome(monkeypatch, replies, **mnist):
 
     monkeypatch.setattr(mnist_check, "load_mnist", lambda split: (
         np.zeros((256 if split == "train" else 4, 784), np.uint8), np.arange(4) % 2))
+    # The checkpoint schedule alone: the probe of a pass (tests/test_mnist_probe.py) needs
+    # real parameters, which scripted replies do not carry.
+    monkeypatch.setattr(mnist_check, "require_probe", probe or (lambda *args: None))
     assignment = load_assignment("modules")
     assignment = dataclasses.replace(assignment, mnist={**assignment.mnist, **mnist})
     session = _ScriptedSession(replies)
@@ -466,6 +469,26 @@ def test_a_checkpoint_without_predictions_is_skipped_but_never_the_end(monkeypat
 
 def _predicting(done, labels, finished=False):
     return {"predictions": np.array(labels), "finished": finished, "batches_done": done}
+
+
+def test_a_pass_is_probed_with_the_parameters_of_its_checkpoint(monkeypatch):
+    """The probe (autograder/mnist_probe.py) gets the passing checkpoint's parameters and
+    accuracy, and its failure is the check's; a failing checkpoint is not probed."""
+    from autograder.checks import CheckFailed
+    from autograder.results import Cause
+
+    seen = []
+
+    def probe(assignment, cfg, parameters, accuracy, x_test, y_test):
+        seen.append((parameters, accuracy))
+        raise CheckFailed("not from the parameters", Cause.NOT_FROM_PARAMETERS)
+
+    failing = {**_predicting(1, [0, 0, 0, 0]), "parameters": ["first"]}
+    passing = {**_predicting(2, [0, 1, 0, 1], finished=True), "parameters": ["second"]}
+    outcome, requests = _scripted_outcome(monkeypatch, [failing, passing], probe=probe,
+                                          threshold=0.7)
+    assert requests == ["train", "train_more"] and seen == [(["second"], 1.0)]
+    assert outcome.cause == Cause.NOT_FROM_PARAMETERS and outcome.accuracy == 0.0
 
 
 def test_training_stops_early_only_clear_of_the_threshold_and_ends_at_it(monkeypatch):

@@ -78,6 +78,8 @@ HIDDEN_CAUSES: dict[Cause | None, str] = {
     Cause.DROPOUT_MASK_NOT_REUSED: "backward does not reuse the forward's mask",
     Cause.OPTIMIZER_MISTAKE: "the update follows a known wrong formula",
     Cause.ACCURACY: "the test accuracy is below the threshold",
+    Cause.NOT_FROM_PARAMETERS: "the test predictions do not follow from the network's trained "
+                               "parameters",
     Cause.BUDGET: "not run: the submission's total time budget is used up",
 }
 HIDDEN_FALLBACK = "wrong result"

@@ -296,9 +296,11 @@ class Training:
     def advance(self) -> dict[str, Any]:
         """Train to the next checkpoint (or the end) and predict the test set there.
 
-        Returns ``predictions`` (int64, one per test image), ``finished``, ``seconds`` (wall
-        time since training began), ``parameter_dtypes`` (what the network trains in) and
-        the log (see ``run_epochs``; ``batch_losses`` only with ``eval_each_epoch``)."""
+        Returns ``predictions`` (int64, one per test image), ``parameters`` (the arrays of
+        ``getParameters()`` they were predicted with; both None at a checkpoint that skips
+        predicting), ``finished``, ``seconds`` (wall time since training began),
+        ``parameter_dtypes`` (what the network trains in) and the log (see ``run_epochs``;
+        ``batch_losses`` only with ``eval_each_epoch``)."""
         if self.finished:
             raise RuntimeError("training has already finished")
         target = checkpoint_batches(self.every, self.batches_per_epoch,
@@ -316,6 +318,7 @@ class Training:
         worth = self.finished or correct - self.counted[1] >= self.gate * (seen - self.counted[0])
         self.counted = (seen, correct)
         return {"predictions": self._predictions() if worth else None,
+                "parameters": _flat_parameters(self.net) if worth else None,
                 "finished": self.finished,
                 "seconds": time.perf_counter() - self.start,
                 **_report(dict(self.log), self.net, self.cfg, self.epoch_predictions)}
@@ -397,6 +400,25 @@ def _report(log: dict[str, Any], net: Any, cfg: Mapping[str, Any],
         return log
     return {**log, "epoch_predictions": epoch_predictions,
             "batch_losses": np.asarray(batch_losses, dtype=np.float32)}
+
+
+def _flat_parameters(net: Any) -> list[np.ndarray] | None:
+    """Every array of ``net.getParameters()``, out of its nested lists: the grader checks
+    that the test predictions follow from them (autograder/mnist_probe.py)."""
+    out: list[np.ndarray] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+        else:
+            out.append(np.asarray(value))
+
+    try:
+        walk(net.getParameters())
+    except Exception:  # noqa: BLE001 - the grader says what is missing
+        return None
+    return out
 
 
 def _layers(net: Any) -> list[Any]:
