@@ -129,7 +129,10 @@ def test_bundle_holds_what_gradescope_needs_and_nothing_of_the_students(bundle, 
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
     assert not any(part in n for n in names
                    for part in ("__pycache__", "tests/", "examples/", "student_templates"))
-    assert "solution" not in config and not any(n.startswith("solutions/") for n in names)
+    assert not any(n.startswith("solutions/") for n in names)
+    # The assembled reference, for the MNIST check's probe only: root-readable.
+    assert config["solution"] == "reference_solution.py" and modes["reference_solution.py"] \
+        == 0o600
     assert config["hidden_visibility"] == "after_published"
     assert "torch==2.13.0" in requirements and any(r.startswith("jsonschema==")
                                                     for r in requirements)
@@ -194,6 +197,34 @@ def test_reference_gets_full_score_and_a_leaderboard_entry(bundle, tmp_path):
     assert {t["visibility"] for t in hidden} == {"after_published"}
     assert results["stdout_visibility"] == "hidden"
     assert "MNIST" in log and "hidden:" in log  # the instructors' log has everything
+
+
+def test_an_edition_that_extends_another_is_bundled_whole(tmp_path):
+    """edition-2025 extends modules: the zip's assignment.toml is the merged spec, which
+    stands alone (the container has no assignments/ folder)."""
+    from corpus import EDITION
+
+    edition = load_assignment("edition-2025")
+    path = tmp_path / "edition.zip"
+    build_bundle(edition, path)
+    with zipfile.ZipFile(path) as zf:
+        spec = tomllib.loads(zf.read("assignment.toml").decode())
+    assert "extends" not in spec["assignment"]
+    results, _ = run_bundle(path, tmp_path / "autograder", {"hw.py": EDITION.text()})
+    assert results["score"] == edition.max_score - edition.mnist["points"]
+    assert failed(results) == []
+
+
+@pytest.mark.slow
+def test_a_network_that_memorises_fails_the_mnist_check_in_the_container(bundle, tmp_path):
+    """The probe runs in the container too (the bundled reference solution)."""
+    from test_mnist_probe import MEMORISER
+
+    results, _ = run_bundle(bundle, tmp_path / "autograder",
+                            {"hw.py": SOLUTION_TEXT + MEMORISER}, mnist=True)
+    mnist = by_name(results)[next(n for n in by_name(results) if "MNIST" in n)]
+    assert mnist["score"] == 0 and "do not come from the network's parameters" in \
+        mnist["output"]
 
 
 @pytest.fixture(scope="module")

@@ -137,8 +137,11 @@ def grade_submission(assignment: Assignment, submission: Any, shown: str, visibi
 
 
 def bundled_assignment(source: Path, config: dict[str, Any]) -> Assignment:
-    """The hidden assignment; grading needs no reference solution, so none is bundled."""
-    return dataclasses.replace(load_assignment(source / config["assignment"]), solution=None)
+    """The hidden assignment, with the bundled reference solution (only the MNIST check's
+    probe runs it: the checks compare with PyTorch)."""
+    solution = source / config["solution"] if config.get("solution") else None
+    return dataclasses.replace(load_assignment(source / config["assignment"]),
+                               solution=solution)
 
 
 def find_submissions(directory: Path) -> tuple[list[Path], list[str]]:
