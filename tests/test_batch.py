@@ -287,6 +287,42 @@ def test_same_student_with_two_files_is_ambiguous(tmp_path):
     assert (entry.key, entry.status) == ("amy", "ambiguous")
 
 
+def test_links_in_the_submissions_folder_are_not_graded(tmp_path):
+    """A link may point at any file the grader can read, the reference solution included."""
+    subs = tmp_path / "subs"
+    (subs / "carol").mkdir(parents=True)
+    (subs / "alice.py").write_text("x = 1")
+    (subs / "victor.py").symlink_to(REPO_ROOT / "solutions" / "modules.py")
+    (subs / "carol" / "modules.py").symlink_to(REPO_ROOT / "solutions" / "modules.py")
+    entries = {e.key: e for e in discover(subs, tmp_path / "scratch")}
+    assert entries["alice"].path is not None and entries["alice"].status is None
+    assert entries["victor"].status == "unreadable" and "a link" in entries["victor"].message
+    assert entries["carol"].status == "missing" and entries["carol"].path is None
+
+
+def test_a_member_the_class_zip_skips_still_gets_a_row(tmp_path, monkeypatch):
+    """Too large or a link: the student has a row saying why, never no row at all."""
+    import autograder.batch.inputs as inputs
+
+    monkeypatch.setattr(inputs, "MAX_MEMBER_BYTES", 1000)
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("class/alice/modules.py", "x = 1")
+        zf.writestr("class/bob.py", "x = 2")
+        zf.writestr("class/dave/modules.ipynb", "x" * 5000)
+        zf.writestr("class/erin.py", "y" * 5000)
+        zf.writestr("class/alice/big_data.py.txt", "z" * 5000)
+        link = zipfile.ZipInfo("class/mallory.py")
+        link.external_attr = 0o120777 << 16  # a symbolic link
+        zf.writestr(link, "../../solutions/modules.py")
+    entries = {e.key: e for e in discover(archive, tmp_path / "scratch")}
+    assert set(entries) == {"alice", "bob", "dave", "erin", "mallory"}
+    assert entries["alice"].status is None and "too large" in entries["alice"].notes[0]
+    for key in ("dave", "erin"):
+        assert entries[key].status == "unreadable" and "too large" in entries[key].message
+    assert entries["mallory"].status == "unreadable" and "a link" in entries["mallory"].message
+
+
 def test_similarity_separates_copies_from_independent_work():
     template = sim.strip_solutions(SOLUTION)
     codes = {"ref": SOLUTION, "copy": renamed_copy(SOLUTION), "own": independent_solution(),

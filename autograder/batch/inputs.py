@@ -60,7 +60,7 @@ def discover(source: str | Path, scratch: Path, expected_stem: str = "",
 
     ``exclude``: a directory never taken for a student's (the output, if it is inside).
     """
-    root = _open_root(Path(source), scratch)
+    root, skipped = _open_root(Path(source), scratch)
     if (root / METADATA).is_file():
         entries = _gradescope(root, scratch, expected_stem)
     else:
@@ -69,7 +69,30 @@ def discover(source: str | Path, scratch: Path, expected_stem: str = "",
                           expected_stem)
                    for child in children]
         entries = _flag_same_stem(entries)
-    return _unique_keys(entries)
+    return _unique_keys(entries + _skipped_entries(skipped, root, entries))
+
+
+def _skipped_entries(skipped: list[tuple[Path, str]], root: Path,
+                     entries: list[Entry]) -> list[Entry]:
+    """A row for each student whose whole submission the class zip's extraction skipped
+    (too large, a link), so that nothing is lost without a trace; a skipped file of a
+    student who has a row anyway becomes a note on that row."""
+    by_top = {e.source.split("/")[0]: e for e in entries}
+    rows: dict[str, Entry] = {}
+    for member, why in skipped:
+        try:
+            top = member.relative_to(root).parts[0]
+        except (ValueError, IndexError):  # outside the submissions folder (an unsafe path)
+            top = member.name
+        if top in by_top:
+            by_top[top].notes.append(why)
+        elif top in rows:
+            rows[top].message += f"; {why}"
+        else:
+            student = Path(top).stem
+            rows[top] = Entry(student, top, [Student(student)], status="unreadable",
+                              message=why)
+    return list(rows.values())
 
 
 def _same(path: Path, other: Path | None) -> bool:
@@ -79,16 +102,18 @@ def _same(path: Path, other: Path | None) -> bool:
 # --- the root --------------------------------------------------------------------------------
 
 
-def _open_root(source: Path, scratch: Path) -> Path:
+def _open_root(source: Path, scratch: Path) -> tuple[Path, list[tuple[Path, str]]]:
+    """The folder of the submissions, and what extracting it skipped (where each skipped
+    member would have been, and why)."""
     if source.is_dir():
-        return source
+        return source, []
     if source.is_file() and zipfile.is_zipfile(source):
         target = scratch / "_root"
         try:
-            _extract(source, target)
+            skipped = _extract(source, target)
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
             raise InputError(f"{source}: cannot extract the zip: {exc}") from exc
-        return _unwrap(target)
+        return _unwrap(target), skipped
     if source.is_file():
         raise InputError(f"{source}: expected a directory or a .zip of submissions")
     raise InputError(f"{source}: no such file or directory")
@@ -122,6 +147,9 @@ def _junk(name: str) -> bool:
 def _entry(path: Path, student_id: str, root: Path, scratch: Path, stem: str,
            students: list[Student] | None = None) -> Entry:
     entry = Entry(student_id, _relative(path, root), students or [Student(student_id)])
+    if path.is_symlink():  # it may point at any file the grader can read (a solution)
+        entry.status, entry.message = "unreadable", f"{entry.source}: a link, not graded"
+        return entry
     if path.is_file() and path.suffix.lower() == ".zip":
         path = _extract_student_zip(path, scratch / _safe(entry.source), entry)
         if path is None:
@@ -135,7 +163,7 @@ def _entry(path: Path, student_id: str, root: Path, scratch: Path, stem: str,
 
 def _extract_student_zip(path: Path, target: Path, entry: Entry) -> Path | None:
     try:
-        entry.notes.extend(_extract(path, target))
+        entry.notes.extend(why for _, why in _extract(path, target))
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         entry.status, entry.message = "unreadable", f"{entry.source}: not a usable zip ({exc})"
         return None
@@ -144,7 +172,7 @@ def _extract_student_zip(path: Path, target: Path, entry: Entry) -> Path | None:
 
 def _pick(directory: Path, entry: Entry, stem: str) -> None:
     """The one source file of a student's directory, or a status saying why there is none."""
-    found = sorted(p for p in directory.rglob("*") if p.is_file()
+    found = sorted(p for p in directory.rglob("*") if p.is_file() and not _linked(p, directory)
                    and p.suffix.lower() in SOURCE_SUFFIXES
                    and not any(_ignored(part) for part in p.relative_to(directory).parts))
     names = [str(p.relative_to(directory)) for p in found]
@@ -166,6 +194,15 @@ def _pick(directory: Path, entry: Entry, stem: str) -> None:
         entry.status = "missing"
         entry.message = "no .py or .ipynb file" + (
             f" (found: {', '.join(others)})" if others else " (empty)")
+
+
+def _linked(path: Path, directory: Path) -> bool:
+    """``path``, or a folder between it and ``directory``, is a symbolic link."""
+    while path != directory:
+        if path.is_symlink():
+            return True
+        path = path.parent
+    return False
 
 
 def _flag_same_stem(entries: list[Entry]) -> list[Entry]:
@@ -211,8 +248,9 @@ def _relative(path: Path, root: Path) -> str:
 # --- zips ------------------------------------------------------------------------------------
 
 
-def _extract(archive: Path, target: Path) -> list[str]:
-    """Extract safely: no path escapes, links, oversized members; returns what was skipped."""
+def _extract(archive: Path, target: Path) -> list[tuple[Path, str]]:
+    """Extract safely: no path escapes, links, oversized members; returns what was skipped:
+    where each skipped member would have gone, and why."""
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     skipped, total = [], 0
@@ -222,13 +260,17 @@ def _extract(archive: Path, target: Path) -> list[str]:
             if info.is_dir() or any(_junk(p) for p in parts):
                 continue
             if _unsafe(info, parts):
-                skipped.append(f"skipped {info.filename!r} in {archive.name} (unsafe path)")
+                skipped.append((target.joinpath(*[p for p in parts if p not in ("/", "..")]),
+                                f"skipped {info.filename!r} in {archive.name} (unsafe path"
+                                + (": a link)" if _is_link(info) else ")")))
                 continue
             with zf.open(info) as src:
                 data = src.read(MAX_MEMBER_BYTES + 1)  # the header's size may lie
             total += len(data)
             if len(data) > MAX_MEMBER_BYTES or total > MAX_ZIP_BYTES:
-                skipped.append(f"skipped {info.filename!r} in {archive.name} (too large)")
+                skipped.append((target.joinpath(*parts),
+                                f"skipped {info.filename!r} in {archive.name} (too large: "
+                                f"over {MAX_MEMBER_BYTES >> 20} MiB)"))
                 continue
             dest = target.joinpath(*parts)
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -236,9 +278,12 @@ def _extract(archive: Path, target: Path) -> list[str]:
     return skipped
 
 
+def _is_link(info: zipfile.ZipInfo) -> bool:
+    return stat.S_ISLNK(info.external_attr >> 16)
+
+
 def _unsafe(info: zipfile.ZipInfo, parts: tuple[str, ...]) -> bool:
-    is_link = stat.S_ISLNK(info.external_attr >> 16)
-    return is_link or not parts or parts[0] in ("/", "") or ".." in parts or ":" in parts[0]
+    return _is_link(info) or not parts or parts[0] in ("/", "") or ".." in parts or ":" in parts[0]
 
 
 # --- Gradescope ------------------------------------------------------------------------------
