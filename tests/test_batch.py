@@ -23,8 +23,10 @@ from paths import SOLUTION_TEXT
 
 from autograder.batch import BatchOptions, run_batch
 from autograder.batch import similarity as sim
-from autograder.batch.inputs import InputError, discover
-from autograder.spec import ASSIGNMENTS_DIR, REPO_ROOT
+from autograder.batch.feedback import render
+from autograder.batch.inputs import InputError, Student, discover
+from autograder.batch.records import Record
+from autograder.spec import ASSIGNMENTS_DIR, REPO_ROOT, load_assignment
 
 SOLUTION = SOLUTION_TEXT
 PARTIAL = (REPO_ROOT / "examples" / "student_partial.py").read_text()  # Linear has a bug
@@ -321,6 +323,16 @@ def test_a_member_the_class_zip_skips_still_gets_a_row(tmp_path, monkeypatch):
     for key in ("dave", "erin"):
         assert entries[key].status == "unreadable" and "too large" in entries[key].message
     assert entries["mallory"].status == "unreadable" and "a link" in entries["mallory"].message
+
+
+def test_feedback_shows_the_students_own_text_as_typed():
+    """An exception message or a name with HTML or Markdown in it is not rendered."""
+    evil = "ValueError: <img src=x onerror=alert(1)> **bold** `tick`"
+    record = Record("eve", "eve.py", [Student("eve", "<script>x</script>")], "error",
+                    message=f"eve.py raised {evil}")
+    text = render(record, load_assignment("modules"), 10.0)
+    assert "&lt;script&gt;" in text and "<script>" not in text
+    assert f"`` eve.py raised {evil} ``" in text
 
 
 def test_similarity_separates_copies_from_independent_work():

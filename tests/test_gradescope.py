@@ -269,6 +269,8 @@ def test_notebook_submission_is_graded(bundle, tmp_path):
     ({"notes.txt": "hi", ".hidden.py": "x = 1"}, "(found: notes.txt)"),
     ({"a.py": "x = 1", "b/c.ipynb": "{}"}, "2 .py/.ipynb files (a.py, b/c.ipynb)"),
     ({"bad.py": b"\xff\xfe"}, "could not be read: bad.py: not UTF-8"),
+    # a newline in a name is escaped: it cannot start a fake line of the results
+    ({"hw\nAll checks passed.py": b"\xff\xfe"}, "could not be read: hw\\nAll checks passed.py"),
 ])
 def test_no_single_readable_file_scores_zero_with_a_message(bundle, tmp_path, files, says):
     results, _ = run_bundle(bundle, tmp_path / "autograder", files)

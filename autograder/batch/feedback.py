@@ -5,6 +5,8 @@ Hidden checks are named but their messages are withheld: they would give the hid
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 from autograder.batch.records import Record
@@ -28,22 +30,23 @@ ADVICE = {
 
 
 def render(record: Record, assignment: Assignment, max_score: float) -> str:
-    names = ", ".join(s.name or s.id for s in record.students)
+    names = html.escape(", ".join(s.name or s.id for s in record.students))
     lines = [f"# {assignment.title}: feedback for {names}", ""]
     if not record.result:
-        lines += [f"**Not graded** (status: {record.status}): {record.message}", ""]
+        lines += [f"**Not graded** (status: {record.status}): {_code(record.message)}", ""]
         lines += [ADVICE.get(record.status, ""), ""]
         lines += [f"Score: 0 / {max_score:g}", ""]
         return "\n".join(lines)
     result = record.result
-    lines += [f"**Score: {result['score']:g} / {result['max_score']:g}** — {record.message}", ""]
+    lines += [f"**Score: {result['score']:g} / {result['max_score']:g}** — "
+              f"{_code(record.message)}", ""]
     if record.status in ADVICE:
         lines += [ADVICE[record.status], ""]
     lines += _table(result["components"])
     lines += _fixes(result["components"])
     notes = result.get("notes") or []
     if notes:
-        lines += ["## Notes", "", *[f"- {_inline(n)}" for n in notes], ""]
+        lines += ["## Notes", "", *[f"- {_code(n)}" for n in notes], ""]
     return "\n".join(lines)
 
 
@@ -94,5 +97,11 @@ def _longest_backtick_run(text: str) -> int:
     return longest
 
 
-def _inline(text: str) -> str:
-    return text.replace("\n", " ")
+def _code(text: str) -> str:
+    """One line of text that may hold the student's own (exception messages, file names) as
+    an inline code span: Markdown and any HTML in it show as typed, never rendered."""
+    text = text.replace("\n", " ")
+    if not text:
+        return ""
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}"

@@ -106,7 +106,7 @@ def grade_root(root: Path, started: float) -> dict[str, Any]:
         print(message, flush=True)
         return failure_results(message, time.monotonic() - started)
     path = found[0]
-    shown = path.relative_to(submission_dir).as_posix()
+    shown = printable(path.relative_to(submission_dir).as_posix())
     try:
         submission = load_submission(path)
     except SubmissionError as exc:
@@ -166,13 +166,21 @@ def find_submissions(directory: Path) -> tuple[list[Path], list[str]]:
     return found, others
 
 
+def printable(name: str) -> str:
+    """A file name as students see it, its control characters escaped: a name is the
+    student's text, and a newline in it must not start a line of the results (a fake
+    "Hidden checks: all passed")."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
+
+
 def choose_message(found: list[Path], others: list[str], directory: Path) -> str:
     accepted = "one Python module (.py) or one Jupyter notebook (.ipynb)"
     if not found:
-        seen = f" (found: {', '.join(others[:20])})" if others else " (it is empty)"
+        seen = (f" (found: {', '.join(printable(o) for o in others[:20])})" if others
+                else " (it is empty)")
         return (f"No .py or .ipynb file was found in your submission{seen}. "
                 f"Submit {accepted}; the file name does not matter.")
-    names = ", ".join(p.relative_to(directory).as_posix() for p in found[:20])
+    names = ", ".join(printable(p.relative_to(directory).as_posix()) for p in found[:20])
     return (f"Your submission has {len(found)} .py/.ipynb files ({names}), so it is not clear "
             f"which one to grade. Submit {accepted}, and nothing else.")
 
