@@ -23,12 +23,13 @@ import numpy as np
 from autograder.checks import CheckFailed, as_array
 from autograder.results import Cause
 from autograder.spec import Assignment
+from autograder.worker.train import build_network, flat_arrays
 
 # The probe's accuracy may be this far below the threshold: it differs from the student's
 # own evaluation only by the batch statistics of BatchNormalization and by rounding.
 PROBE_MARGIN = 0.02
 CHUNK = 1000  # test images per forward pass of the reference network
-_NAMESPACES: dict[str, dict[str, Any]] = {}  # assignment name -> the reference's names
+_NAMESPACES: dict[str, dict[str, Any]] = {}  # reference solution file -> its names
 
 
 def probe_accuracy(assignment: Assignment, cfg: dict, parameters: object,
@@ -36,7 +37,7 @@ def probe_accuracy(assignment: Assignment, cfg: dict, parameters: object,
     """The test accuracy of the reference layers of ``cfg``'s network with ``parameters``
     (the worker's untrusted list of arrays, in ``getParameters()`` order)."""
     net = _reference_network(assignment, cfg)
-    slots = list(_flat(net.getParameters()))
+    slots = flat_arrays(net.getParameters())
     given = _parameter_arrays(parameters, len(slots))
     for index, (slot, value) in enumerate(zip(slots, given, strict=True)):
         fitted = _fitted(value, slot.shape)
@@ -106,25 +107,15 @@ def _fitted(value: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
 
 
 def _reference_network(assignment: Assignment, cfg: dict) -> Any:
-    ns = _NAMESPACES.get(assignment.name)
+    """``cfg``'s network built from the reference solution (the spec's own layer names,
+    which the reference defines), as the worker builds the student's."""
+    key = str(assignment.solution)
+    ns = _NAMESPACES.get(key)
     if ns is None:
         module = types.ModuleType(f"_nngrade_reference_{assignment.name.replace('-', '_')}")
-        exec(compile(assignment.solution_text(), str(assignment.solution), "exec"),  # noqa: S102
-             module.__dict__)
-        ns = _NAMESPACES[assignment.name] = module.__dict__
-    net = ns[cfg.get("container", "Sequential")]()
-    for spec in cfg["layers"]:
-        name, *args = [spec] if isinstance(spec, str) else spec
-        net.add(ns[name](*args))  # the spec's own names, which the reference defines
-    return net
-
-
-def _flat(value: Any) -> Iterator[np.ndarray]:
-    if isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _flat(item)
-    else:
-        yield value
+        exec(compile(assignment.solution_text(), key, "exec"), module.__dict__)  # noqa: S102
+        ns = _NAMESPACES[key] = module.__dict__
+    return build_network(ns, cfg)
 
 
 def _modules(net: Any) -> Iterator[Any]:

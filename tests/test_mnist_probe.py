@@ -14,6 +14,7 @@ from autograder.mnist import load_mnist
 from autograder.results import Cause
 from autograder.spec import load_assignment
 from autograder.submission import load_submission
+from autograder.worker.train import flat_arrays
 
 MODULES = load_assignment("modules")
 CFG = MODULES.mnist
@@ -21,7 +22,7 @@ CFG = MODULES.mnist
 
 def _initial_parameters() -> list[np.ndarray]:
     net = mnist_probe._reference_network(MODULES, CFG)
-    return [p.copy() for p in mnist_probe._flat(net.getParameters())]
+    return [p.copy() for p in flat_arrays(net.getParameters())]
 
 
 @pytest.fixture(scope="module")

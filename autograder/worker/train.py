@@ -402,23 +402,20 @@ def _report(log: dict[str, Any], net: Any, cfg: Mapping[str, Any],
             "batch_losses": np.asarray(batch_losses, dtype=np.float32)}
 
 
+def flat_arrays(value: Any) -> list[np.ndarray]:
+    """The arrays of ``getParameters()``'s nested lists, in order (views, not copies)."""
+    if isinstance(value, (list, tuple)):
+        return [array for item in value for array in flat_arrays(item)]
+    return [np.asarray(value)]
+
+
 def _flat_parameters(net: Any) -> list[np.ndarray] | None:
-    """Every array of ``net.getParameters()``, out of its nested lists: the grader checks
-    that the test predictions follow from them (autograder/mnist_probe.py)."""
-    out: list[np.ndarray] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, (list, tuple)):
-            for item in value:
-                walk(item)
-        else:
-            out.append(np.asarray(value))
-
+    """Every array of ``net.getParameters()``: the grader checks that the test predictions
+    follow from them (autograder/mnist_probe.py)."""
     try:
-        walk(net.getParameters())
+        return flat_arrays(net.getParameters())
     except Exception:  # noqa: BLE001 - the grader says what is missing
         return None
-    return out
 
 
 def _layers(net: Any) -> list[Any]:
