@@ -20,7 +20,7 @@ from autograder.release import (
     strip_solutions,
     write_release,
 )
-from autograder.release.leaks import find_leaks, solution_lines
+from autograder.release.leaks import find_leaks, given_away, solution_lines
 from autograder.spec import load_assignment
 
 ASSIGNMENT = load_assignment("modules")
@@ -143,6 +143,21 @@ def test_leak_detector_finds_planted_leaks(release):
     assert any("'hidden: larger layers'" in leak for leak in leaks)
     assert any("'[16, 64]'" in leak for leak in leaks)
     assert any("'1123'" in leak for leak in leaks)
+
+
+def test_given_code_that_another_assignment_grades_is_named():
+    """The extended track gives Linear, ReLU, ... as working code; modules grades them."""
+    extended = build_release(load_assignment("extended", check_references=False))
+    assert any("'modules' grades" in w and "Linear" in w and "adam_optimizer" in w
+               for w in extended.warnings)
+    # modules' own stub gives nothing away; a line or two in common is not a solution
+    assert build_release(ASSIGNMENT).warnings == ()
+    reference = "class Linear:\n    def f(self):\n        # BEGIN SOLUTION\n" \
+                "        self.output = input @ self.W.T\n        self.output += self.b.copy()\n" \
+                "        # END SOLUTION\n"
+    assert given_away("x = 1\nself.output = input @ self.W.T\n", reference) == []
+    assert given_away("self.output = input @ self.W.T\nself.output += self.b.copy()",
+                      reference) == ["Linear"]
 
 
 def test_notebook_layout(release):

@@ -36,6 +36,8 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     release = build_release(load_assignment(args.assignment))
+    for warning in release.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.check:
         stale = stale_committed(release)
         for path in stale:

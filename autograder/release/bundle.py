@@ -6,13 +6,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.release.leaks import find_leaks
+from autograder.release.leaks import find_leaks, given_away
 from autograder.release.notebook import build_notebook, notebook_text
 from autograder.release.otter_tests import otter_test_files
 from autograder.release.public_spec import public_spec
 from autograder.release.strip import MarkerError, find_regions
 from autograder.release.student import student_module
-from autograder.spec import REPO_ROOT, Assignment, SpecError
+from autograder.spec import ASSIGNMENTS_DIR, REPO_ROOT, Assignment, SpecError, load_assignment
 
 TEMPLATES_DIR = REPO_ROOT / "student_templates"
 
@@ -55,6 +55,7 @@ class Release:
     files: dict[str, str]  # path inside the bundle -> text
     module_name: str  # e.g. "modules.py"
     notebook_name: str  # e.g. "modules.ipynb"
+    warnings: tuple[str, ...] = ()  # e.g. given code that another assignment grades
 
 
 def build_release(assignment: Assignment) -> Release:
@@ -80,7 +81,30 @@ def build_release(assignment: Assignment) -> Release:
     leaks = find_leaks(files, reference, assignment)
     if leaks:
         raise SpecError("the student bundle would leak:\n  " + "\n  ".join(leaks))
-    return Release(assignment, files, f"{stem}.py", f"{stem}.ipynb")
+    return Release(assignment, files, f"{stem}.py", f"{stem}.ipynb",
+                   tuple(shared_with_other_assignments(module, assignment)))
+
+
+def shared_with_other_assignments(module: str, assignment: Assignment) -> list[str]:
+    """A warning per assignment of the repository whose graded solutions ``module`` (the
+    stub of ``assignment``) hands out as given code: a course must not release both."""
+    warnings = []
+    for path in sorted(ASSIGNMENTS_DIR.glob("*/assignment.toml")):
+        if path.resolve() == assignment.path.resolve():
+            continue
+        try:
+            other = load_assignment(path, check_references=False)
+            reference = other.solution_text()
+        except (SpecError, OSError):
+            continue  # another assignment's problems are its own release's business
+        if other.solution == assignment.solution:
+            continue
+        names = given_away(module, reference)
+        if names:
+            warnings.append(
+                f"this bundle's given code contains the solutions of {', '.join(names)}, which "
+                f"assignment {other.name!r} grades: do not release both to the same class")
+    return warnings
 
 
 def committed_files(release: Release) -> dict[Path, str]:

@@ -61,6 +61,22 @@ def _renderings(value: Any) -> set[str]:
     return set()  # ints, bools and strings alone are too common to mean anything
 
 
+def given_away(module: str, other_reference: str) -> list[str]:
+    """Components whose solution in ``other_reference`` (another assignment's reference)
+    ``module`` hands out as given code: the classes and functions (``Linear``, not
+    ``Linear.updateOutput``) of which at least half of the solution lines, and at least two,
+    appear in it."""
+    shown = {normalise(line) for line in module.split("\n")}
+    lines_of: dict[str, set[str]] = {}
+    for region in find_regions(other_reference):
+        owner = region.owner.split(".")[0] or "module-level code"
+        lines_of.setdefault(owner, set()).update(
+            line for line in map(normalise, region.lines)
+            if len(line) >= MIN_LENGTH and line not in TRIVIAL and not line.startswith("#"))
+    return [owner for owner, lines in lines_of.items()
+            if len(lines & shown) >= max(2, len(lines) / 2)]
+
+
 def find_leaks(files: dict[str, str], reference: str, assignment: Assignment) -> list[str]:
     """One message per leak found in ``files`` (relative path -> text)."""
     solution = solution_lines(reference)
