@@ -287,6 +287,26 @@ def test_same_student_with_two_files_is_ambiguous(tmp_path):
     (tmp_path / "graded").mkdir()  # the output directory, inside the submissions
     (entry,) = discover(tmp_path, tmp_path / ".scratch", exclude=tmp_path / "graded")
     assert (entry.key, entry.status) == ("amy", "ambiguous")
+    assert "none of them defines a component" in entry.message
+
+
+def test_same_student_with_the_stub_and_a_worked_notebook_is_graded_by_the_notebook(tmp_path):
+    """Students upload their whole folder: the stub module came beside the notebook."""
+    names = ("Linear", "ReLU")
+    stub = ("class Linear:\n    def updateOutput(self, input):\n"
+            "        raise NotImplementedError('write Linear.updateOutput (see its docstring)')\n")
+    (tmp_path / "amy.py").write_text(stub)
+    (tmp_path / "amy.ipynb").write_text(notebook(SOLUTION))
+    (tmp_path / "bo").mkdir()
+    (tmp_path / "bo" / "modules.py").write_text(stub)
+    (tmp_path / "bo" / "modules.ipynb").write_text(notebook(SOLUTION))
+    (tmp_path / "bo" / "utils.py").write_text("def helper():\n    pass\n")
+    amy, bo = discover(tmp_path, tmp_path / ".scratch", "modules", components=names)
+    assert (amy.status, amy.path.name) == (None, "amy.ipynb")
+    assert "graded amy.ipynb (the most complete one" in amy.notes[0]
+    assert (bo.status, bo.source) == (None, "bo/modules.ipynb")
+    assert bo.notes == ["graded modules.ipynb (the most complete one: the fewest stubs left); "
+                        "also found: modules.py, utils.py"]
 
 
 def test_links_in_the_submissions_folder_are_not_graded(tmp_path):

@@ -29,6 +29,7 @@ from autograder.gradescope.bundle import build_bundle
 from autograder.gradescope.local import extract_bundle
 from autograder.gradescope.results import HIDDEN_CAUSES, SCHEMA_PATH, hidden_output
 from autograder.gradescope.run import CONFIG_NAME, ROOT_ENV, SKIP_MNIST_ENV
+from autograder.release.bundle import build_release
 from autograder.results import Cause, GradeResult
 from autograder.spec import load_assignment
 from autograder.submission import load_submission
@@ -264,10 +265,19 @@ def test_notebook_submission_is_graded(bundle, tmp_path):
     assert "Graded file: Homework 2 (final).ipynb" in results["output"]
 
 
+def test_the_whole_release_folder_uploaded_is_graded_by_the_file_worked_in(bundle, tmp_path):
+    release = build_release(ASSIGNMENT).files
+    cells = [nbformat.v4.new_code_cell(SOLUTION_TEXT)]
+    files = {**release, "modules.ipynb": nbformat.writes(nbformat.v4.new_notebook(cells=cells))}
+    results, _ = run_bundle(bundle, tmp_path / "autograder", files)
+    assert failed(results) == [] and results["score"] == ASSIGNMENT.max_score - MNIST_POINTS
+    assert "graded modules.ipynb (the most complete one" in results["output"]
+
+
 @pytest.mark.parametrize("files, says", [
     ({}, "No .py or .ipynb file was found in your submission (it is empty)"),
     ({"notes.txt": "hi", ".hidden.py": "x = 1"}, "(found: notes.txt)"),
-    ({"a.py": "x = 1", "b/c.ipynb": "{}"}, "2 .py/.ipynb files (a.py, b/c.ipynb)"),
+    ({"a.py": "x = 1", "b/c.ipynb": "{}"}, "2 .py/.ipynb files (a.py, b/c.ipynb); none of them"),
     ({"bad.py": b"\xff\xfe"}, "could not be read: bad.py: not UTF-8"),
     # a newline in a name is escaped: it cannot start a fake line of the results
     ({"hw\nAll checks passed.py": b"\xff\xfe"}, "could not be read: hw\\nAll checks passed.py"),

@@ -21,12 +21,22 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from autograder.choose import choose
+
 SOURCE_SUFFIXES = (".py", ".ipynb")
 METADATA = "submission_metadata.yml"
 # Never submissions: OS and editor droppings, and what Jupyter leaves beside a notebook.
 IGNORED_NAMES = frozenset({"__MACOSX", "__pycache__", ".ipynb_checkpoints", "Thumbs.db"})
 MAX_MEMBER_BYTES = 64 << 20  # one file inside a zip; submissions themselves are far smaller
 MAX_ZIP_BYTES = 2 << 30  # everything extracted from one zip (zip bombs)
+
+
+@dataclass(frozen=True)
+class Names:
+    """What a student's files are named after: the assignment's stem and its components."""
+
+    stem: str = ""
+    components: tuple[str, ...] = ()
 
 
 class InputError(Exception):
@@ -55,20 +65,23 @@ class Entry:
 
 
 def discover(source: str | Path, scratch: Path, expected_stem: str = "",
-             exclude: Path | None = None) -> list[Entry]:
+             exclude: Path | None = None, components: tuple[str, ...] = ()) -> list[Entry]:
     """List the submissions under ``source``; zips are extracted below ``scratch``.
 
     ``exclude``: a directory never taken for a student's (the output, if it is inside).
+    ``expected_stem`` and ``components`` (the assignment's component names) choose among a
+    student's several files (``autograder.choose``).
     """
     root, skipped = _open_root(Path(source), scratch)
+    names = Names(expected_stem, components)
     if (root / METADATA).is_file():
-        entries = _gradescope(root, scratch, expected_stem)
+        entries = _gradescope(root, scratch, names)
     else:
         children = [c for c in _children(root) if not _same(c, exclude)]
         entries = [_entry(child, child.stem if child.is_file() else child.name, root, scratch,
-                          expected_stem)
+                          names)
                    for child in children]
-        entries = _flag_same_stem(entries)
+        entries = _flag_same_stem(entries, root, names)
     return _unique_keys(entries + _skipped_entries(skipped, root, entries))
 
 
@@ -144,7 +157,7 @@ def _junk(name: str) -> bool:
 # --- one student -----------------------------------------------------------------------------
 
 
-def _entry(path: Path, student_id: str, root: Path, scratch: Path, stem: str,
+def _entry(path: Path, student_id: str, root: Path, scratch: Path, names: Names,
            students: list[Student] | None = None) -> Entry:
     entry = Entry(student_id, _relative(path, root), students or [Student(student_id)])
     if path.is_symlink():  # it may point at any file the grader can read (a solution)
@@ -155,7 +168,7 @@ def _entry(path: Path, student_id: str, root: Path, scratch: Path, stem: str,
         if path is None:
             return entry
     if path.is_dir():
-        _pick(path, entry, stem)
+        _pick(path, entry, names)
     else:
         entry.path = path  # any other file: load_submission says what is wrong with it
     return entry
@@ -170,30 +183,29 @@ def _extract_student_zip(path: Path, target: Path, entry: Entry) -> Path | None:
     return target
 
 
-def _pick(directory: Path, entry: Entry, stem: str) -> None:
+def _pick(directory: Path, entry: Entry, names: Names) -> None:
     """The one source file of a student's directory, or a status saying why there is none."""
     found = sorted(p for p in directory.rglob("*") if p.is_file() and not _linked(p, directory)
                    and p.suffix.lower() in SOURCE_SUFFIXES
                    and not any(_ignored(part) for part in p.relative_to(directory).parts))
-    names = [str(p.relative_to(directory)) for p in found]
-    if len(found) > 1 and stem:
-        preferred = [p for p in found if p.stem == stem]
-        if len(preferred) == 1:
-            entry.notes.append(f"graded {preferred[0].name}; also found: "
-                               + ", ".join(n for n in names if n != preferred[0].name))
-            found = preferred
-    if len(found) == 1:
-        entry.path = found[0]
-        entry.source = f"{entry.source}/{found[0].relative_to(directory)}"
-    elif found:
-        entry.status = "ambiguous"
-        entry.message = (f"{len(found)} candidate files ({', '.join(names)}); keep exactly one"
-                         + (f" or name it {stem}.py / {stem}.ipynb" if stem else ""))
-    else:
+    if not found:
         others = [p.name for p in directory.rglob("*") if p.is_file()][:5]
         entry.status = "missing"
         entry.message = "no .py or .ipynb file" + (
             f" (found: {', '.join(others)})" if others else " (empty)")
+        return
+    choice = choose(found, directory, names.stem, names.components)
+    if choice.path is None:
+        listed = ", ".join(str(p.relative_to(directory)) for p in found[:8])
+        entry.status = "ambiguous"
+        entry.message = (f"{len(found)} candidate files ({listed}): {choice.note}; keep exactly "
+                         "one" + (f" or name it {names.stem}.py / {names.stem}.ipynb"
+                                  if names.stem else ""))
+        return
+    entry.path = choice.path
+    entry.source = f"{entry.source}/{choice.path.relative_to(directory)}"
+    if choice.note:
+        entry.notes.append(choice.note)
 
 
 def _linked(path: Path, directory: Path) -> bool:
@@ -205,8 +217,9 @@ def _linked(path: Path, directory: Path) -> bool:
     return False
 
 
-def _flag_same_stem(entries: list[Entry]) -> list[Entry]:
-    """``alice.py`` beside ``alice.ipynb``: one student, two candidates, neither graded."""
+def _flag_same_stem(entries: list[Entry], root: Path, names: Names) -> list[Entry]:
+    """``alice.py`` beside ``alice.ipynb``: one student, two candidates; graded as the
+    files of one folder would be (``autograder.choose``), else neither."""
     by_key: dict[str, list[Entry]] = {}
     for entry in entries:
         by_key.setdefault(entry.key, []).append(entry)
@@ -216,8 +229,18 @@ def _flag_same_stem(entries: list[Entry]) -> list[Entry]:
             out.append(group[0])
             continue
         sources = ", ".join(e.source for e in group)
-        out.append(Entry(key, sources, group[0].students, status="ambiguous",
-                         message=f"{len(group)} candidate files ({sources}); keep exactly one"))
+        paths = [e.path for e in group if e.path is not None and e.status is None]
+        choice = choose(paths, root, "", names.components) if len(paths) == len(group) \
+            else None
+        chosen = next((e for e in group if choice and e.path == choice.path), None)
+        if chosen is None:
+            why = f": {choice.note}" if choice and choice.note else ""
+            out.append(Entry(key, sources, group[0].students, status="ambiguous",
+                             message=f"{len(group)} candidate files ({sources}){why}; "
+                                     "keep exactly one"))
+            continue
+        chosen.notes.append(choice.note)
+        out.append(chosen)
     return out
 
 
@@ -289,7 +312,7 @@ def _unsafe(info: zipfile.ZipInfo, parts: tuple[str, ...]) -> bool:
 # --- Gradescope ------------------------------------------------------------------------------
 
 
-def _gradescope(root: Path, scratch: Path, stem: str) -> list[Entry]:
+def _gradescope(root: Path, scratch: Path, names: Names) -> list[Entry]:
     metadata = _read_metadata(root / METADATA)
     entries = []
     folders = {c.name: c for c in _children(root)}
@@ -300,7 +323,7 @@ def _gradescope(root: Path, scratch: Path, stem: str) -> list[Entry]:
             entries.append(Entry(students[0].id, folder, students, status="missing",
                                  message="listed in submission_metadata.yml but not exported"))
             continue
-        entry = _entry(folders[folder], students[0].id, root, scratch, stem, students)
+        entry = _entry(folders[folder], students[0].id, root, scratch, names, students)
         entry.submitted_at = str(_get(info, "created_at") or "")
         entries.append(entry)
     return entries

@@ -77,7 +77,8 @@ def run_batch(source: str | Path, out: str | Path, options: BatchOptions | None 
         records.clean_temporaries(feedback_dir)
         assignment = load_assignment(_assignment_ref(options.assignment))
         stem = assignment.solution.stem if assignment.solution else ""
-        entries = discover(source, out / ".work" / "inputs", stem, exclude=out)
+        entries = discover(source, out / ".work" / "inputs", stem, exclude=out,
+                           components=tuple(n for c in assignment.components for n in c.names))
         finished, jobs, codes = _prepare(entries, assignment, options, results_dir)
         reused = sum(r.result is not None for r in finished.values())
         summary = BatchSummary(out, [], reused=reused)

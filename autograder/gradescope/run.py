@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from autograder.choose import choose
 from autograder.gradescope.results import (
     DEFAULT_HIDDEN_VISIBILITY,
     VISIBILITIES,
@@ -101,11 +102,16 @@ def grade_root(root: Path, started: float) -> dict[str, Any]:
         raise ValueError(f"{CONFIG_NAME}: hidden_visibility must be one of {VISIBILITIES}")
     submission_dir = root / "submission"
     found, others = find_submissions(submission_dir)
-    if len(found) != 1:
-        message = choose_message(found, others, submission_dir)
+    choice = choose(found, submission_dir, _stem(assignment),
+                    [name for c in assignment.components for name in c.names])
+    if choice.path is None:
+        message = choose_message(found, others, submission_dir, choice.note)
         print(message, flush=True)
         return failure_results(message, time.monotonic() - started)
-    path = found[0]
+    path = choice.path
+    notes = [printable(choice.note)] if choice.note else []
+    for note in notes:
+        print(note, flush=True)
     shown = printable(path.relative_to(submission_dir).as_posix())
     try:
         submission = load_submission(path)
@@ -114,11 +120,18 @@ def grade_root(root: Path, started: float) -> dict[str, Any]:
         print(message, flush=True)
         return failure_results(message, time.monotonic() - started)
     budget = grading_budget(float(config.get("platform_timeout", PLATFORM_TIMEOUT)))
-    return grade_submission(assignment, submission, shown, visibility, started, budget)
+    return grade_submission(assignment, submission, shown, visibility, started, budget, notes)
+
+
+def _stem(assignment: Assignment) -> str:
+    """The name of the released files (``modules`` for modules.py and modules.ipynb): the
+    spec's solution file, which the bundle's reference_solution.py stands in for."""
+    return Path(str(assignment.raw.get("assignment", {}).get("solution", ""))).stem
 
 
 def grade_submission(assignment: Assignment, submission: Any, shown: str, visibility: str,
-                     started: float, budget: float | None = None) -> dict[str, Any]:
+                     started: float, budget: float | None = None,
+                     notes: list[str] | None = None) -> dict[str, Any]:
     from autograder.grade import Grader
     from autograder.render import render_table
 
@@ -129,7 +142,7 @@ def grade_submission(assignment: Assignment, submission: Any, shown: str, visibi
     render_table(result, sys.stdout, show_passed=True)
     print(f"grading took {result.seconds:.1f} s, {result.budget_used:.0%} of the "
           f"{result.budget:g} s budget", flush=True)
-    notes = []
+    notes = list(notes or [])
     if skip_mnist and assignment.mnist:
         notes.append(f"the MNIST check was skipped ({SKIP_MNIST_ENV} is set)")
     return build_results(result, assignment.title, shown, time.monotonic() - started,
@@ -173,7 +186,7 @@ def printable(name: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
 
 
-def choose_message(found: list[Path], others: list[str], directory: Path) -> str:
+def choose_message(found: list[Path], others: list[str], directory: Path, why: str = "") -> str:
     accepted = "one Python module (.py) or one Jupyter notebook (.ipynb)"
     if not found:
         seen = (f" (found: {', '.join(printable(o) for o in others[:20])})" if others
@@ -181,8 +194,8 @@ def choose_message(found: list[Path], others: list[str], directory: Path) -> str
         return (f"No .py or .ipynb file was found in your submission{seen}. "
                 f"Submit {accepted}; the file name does not matter.")
     names = ", ".join(printable(p.relative_to(directory).as_posix()) for p in found[:20])
-    return (f"Your submission has {len(found)} .py/.ipynb files ({names}), so it is not clear "
-            f"which one to grade. Submit {accepted}, and nothing else.")
+    return (f"Your submission has {len(found)} .py/.ipynb files ({names}); {printable(why)}. "
+            f"Submit {accepted}, and nothing else.")
 
 
 if __name__ == "__main__":
