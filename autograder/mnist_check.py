@@ -6,6 +6,7 @@ test labels, so only the grader can compute the accuracy.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass
@@ -90,6 +91,7 @@ class Outcome:
     note: str = ""
     cast: bool = False  # trained in the [mnist] dtype, not the submission's own
     probe: float | None = None  # the reference layers' accuracy with the trained parameters
+    out_of_time: bool = False  # the training time budget ended training before its epochs
 
 
 @dataclass
@@ -102,6 +104,7 @@ class _Checkpoint:
     finished: bool
     dtypes: tuple[str, ...] = ()  # what the worker says the network trained in (untrusted)
     parameters: object = None  # the worker's getParameters() arrays there (untrusted)
+    out_of_time: bool = False  # the worker says its time budget stopped training (shown only)
 
 
 def _dtypes(reply: dict) -> tuple[str, ...]:
@@ -122,14 +125,15 @@ def _checkpoint(reply: object, y_test: np.ndarray, batches_before: int) -> _Chec
             or seconds is not None and type(seconds) not in (int, float):
         raise CheckFailed("training sent a malformed checkpoint", Cause.BAD_TYPE)
     seconds = float(seconds) if seconds else 0.0
+    out_of_time = reply.get("stopped_early") is True
     if reply.get("predictions") is None and not finished:  # skipped: far from the threshold
-        return _Checkpoint(0.0, seconds, done, finished, _dtypes(reply))
+        return _Checkpoint(0.0, seconds, done, finished, _dtypes(reply), None, out_of_time)
     predictions = as_array(reply.get("predictions"), "the predicted labels")
     if predictions.shape != y_test.shape:
         raise CheckFailed(f"expected {len(y_test)} predicted labels, got shape "
                           f"{predictions.shape}", Cause.SHAPE)
     return _Checkpoint(float(np.mean(predictions == y_test)), seconds, done, finished,
-                       _dtypes(reply), reply.get("parameters"))
+                       _dtypes(reply), reply.get("parameters"), out_of_time)
 
 
 def _max_checkpoints(cfg: dict, every: float) -> int:
@@ -168,8 +172,11 @@ def _accuracy(run: LoadedSubmission, cfg: dict, early_stop: bool = True,
     run.ensure_worker()
     budget = _training_seconds(run, cfg)
     train_cfg["time_budget"] = budget
+    # The worker stops training at its budget, then predicts the test set: for a slow
+    # network (loops in a layer) on a loaded machine that takes a good part of the budget.
+    wait = budget + max(PREDICT_SECONDS, budget / 2)
     reply = run.session.train(
-        timeout=budget + PREDICT_SECONDS, cfg=train_cfg,
+        timeout=wait, cfg=train_cfg,
         x_train=np.ascontiguousarray(x_train.reshape(len(x_train), -1)),
         y_train=np.ascontiguousarray(y_train), seed=int(cfg.get("seed", 0)),
         x_test=np.ascontiguousarray(x_test.reshape(len(x_test), -1)))
@@ -179,8 +186,16 @@ def _accuracy(run: LoadedSubmission, cfg: dict, early_stop: bool = True,
             break
         # The worker's budget is for training alone, without the checkpoints' predictions:
         # each request may take all of it (the submission's budget bounds them together).
-        point = _checkpoint(run.session.train_more(timeout=budget + PREDICT_SECONDS),
-                            y_test, point.batches_done)
+        try:
+            reply = run.session.train_more(timeout=wait)
+        except WorkerTimeout:
+            if point.parameters is None or run.session.hangs.message_for(needed_names(
+                    run.assignment)):
+                raise
+            # Out of time after a scored checkpoint: the accuracy reached there counts.
+            point = dataclasses.replace(point, finished=True, out_of_time=True)
+            break
+        point = _checkpoint(reply, y_test, point.batches_done)
     if not point.finished and point.accuracy < stop_at:
         raise CheckFailed("training sent more checkpoints than its schedule has",
                           Cause.BAD_TYPE)
@@ -192,7 +207,7 @@ def _accuracy(run: LoadedSubmission, cfg: dict, early_stop: bool = True,
     return Outcome(point.accuracy, point.seconds,
                    epochs_trained=round(point.batches_done / batches_per_epoch, 2),
                    early=not point.finished, cast=dtype is not None and point.dtypes == (dtype,),
-                   probe=probe)
+                   probe=probe, out_of_time=point.out_of_time)
 
 
 def train_outcome(run: LoadedSubmission, early_stop: bool = True) -> Outcome:
@@ -207,6 +222,7 @@ def train_outcome(run: LoadedSubmission, early_stop: bool = True) -> Outcome:
     hung = run.session.hangs.message_for(needed)
     if hung:
         return Outcome(message=hung, cause=Cause.TIMEOUT)
+    started = time.monotonic()
     try:
         return _fast_then_native(run, run.assignment.mnist, early_stop)
     except CheckFailed as exc:
@@ -214,7 +230,8 @@ def train_outcome(run: LoadedSubmission, early_stop: bool = True) -> Outcome:
     except StudentError as exc:
         return Outcome(message=f"training raised {exc.short()}", cause=Cause.EXCEPTION)
     except (WorkerTimeout, WorkerDied) as exc:
-        return _stopped(run, needed, exc)
+        return dataclasses.replace(_stopped(run, needed, exc),
+                                   seconds=time.monotonic() - started)
 
 
 def _fast_then_native(run: LoadedSubmission, cfg: dict, early_stop: bool) -> Outcome:
@@ -275,7 +292,11 @@ def _stopped(run: LoadedSubmission, needed: set[str], exc: Exception) -> Outcome
         return Outcome(message=f"stopped: the submission's time budget of "
                        f"{run.session.budget:g} s ran out", cause=Cause.BUDGET)
     if isinstance(exc, WorkerTimeout):
-        return Outcome(message="training exceeded the time budget", cause=Cause.TIMEOUT)
+        budget = float(run.assignment.mnist.get("time_budget", 120.0))
+        return Outcome(message=f"training did not reach a checkpoint within its time budget "
+                               f"({budget:g} s of training, then predicting the test set); "
+                               "likely cause: a layer too slow (Python loops over channels or "
+                               "positions)", cause=Cause.TIMEOUT)
     return Outcome(message=f"{exc} during training", cause=Cause.CRASH)
 
 
@@ -288,10 +309,15 @@ def mnist_component(cfg: dict, outcome: Outcome,
     name = f"test accuracy of your network >= {threshold:.1%}"
     message, cause = outcome.message, outcome.cause
     passed = not message and outcome.accuracy >= threshold
+    epochs = int(cfg.get("epochs", 1))
     if not message and not passed:
         message = f"test accuracy {outcome.accuracy:.2%} is below the threshold {threshold:.1%}"
         cause = Cause.ACCURACY
-    epochs = int(cfg.get("epochs", 1))
+        if outcome.out_of_time and outcome.epochs_trained is not None:
+            message += (f", reached when the training time budget of "
+                        f"{float(cfg.get('time_budget', 120.0)):g} s ended training after "
+                        f"{outcome.epochs_trained:g} of {epochs} epochs; likely cause: a layer "
+                        "too slow (Python loops over channels or positions)")
     if passed and outcome.early:
         message = (f"reached after {outcome.epochs_trained:g} of {epochs} epochs: training "
                    "stopped there")

@@ -14,6 +14,11 @@ Conventions used throughout:
   dLoss/dInput and has the shape of ``input``.
 * Layers never divide by the batch size; only criterions do (their loss is a batch mean).
 * Vectorise over the batch: no Python loops over samples.
+
+Graded end to end: the MNIST check trains your network with your classes for 4 epochs,
+at most 240 s of training on one core, and needs 97% test accuracy. When the time is up,
+the accuracy reached so far counts: keep every layer vectorised (a Python loop over
+channels or positions may be too slow).
 """
 
 import numpy as np

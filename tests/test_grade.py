@@ -395,6 +395,9 @@ class _ScriptedSession:
         self.requests.append("train_more")
         return self._reply()
 
+    def out_of_time(self):
+        return False
+
     def _reply(self):
         reply = self.replies.pop(0)
         if isinstance(reply, Exception):
@@ -503,6 +506,42 @@ def test_training_stops_early_only_clear_of_the_threshold_and_ends_at_it(monkeyp
                                           stop_margin=0.1)
     assert requests == ["train", "train_more"] and outcome.accuracy == 0.75
     assert not outcome.early and not outcome.message
+
+
+def test_out_of_time_after_a_scored_checkpoint_counts_the_accuracy_reached(monkeypatch):
+    """A slow network: the request after a scored checkpoint outlives its wait; the accuracy
+    of that checkpoint is the outcome (the training budget ends training, as documented),
+    and the message says that time, not a bug, ended it."""
+    from autograder.mnist_check import mnist_component
+    from autograder.sandbox import WorkerTimeout
+
+    first = {**_predicting(3, [0, 1, 0, 0]), "parameters": ["p"]}
+    outcome, requests = _scripted_outcome(monkeypatch, [first, WorkerTimeout("too slow")],
+                                          threshold=0.9)
+    assert requests == ["train", "train_more"]
+    assert (outcome.accuracy, outcome.out_of_time, outcome.message) == (0.75, True, "")
+    cfg = {**load_assignment("modules").mnist, "threshold": 0.9}
+    message = mnist_component(cfg, outcome, []).checks[0].message
+    assert "is below the threshold" in message and "training time budget of 240 s" in message
+    assert "likely cause: a layer too slow" in message
+
+
+def test_a_budget_stop_reported_by_the_worker_is_named(monkeypatch):
+    from autograder.mnist_check import mnist_component
+
+    end = {**_predicting(3, [0, 1, 0, 0], finished=True), "stopped_early": True}
+    outcome, _ = _scripted_outcome(monkeypatch, [end], threshold=0.9)
+    assert outcome.out_of_time and outcome.accuracy == 0.75
+    cfg = {**load_assignment("modules").mnist, "threshold": 0.9}
+    assert "ended training after" in mnist_component(cfg, outcome, []).checks[0].message
+
+
+def test_out_of_time_before_any_checkpoint_says_so(monkeypatch):
+    from autograder.sandbox import WorkerTimeout
+
+    outcome, _ = _scripted_outcome(monkeypatch, [WorkerTimeout("too slow")])
+    assert outcome.cause == "timeout" and outcome.accuracy == 0.0 and outcome.seconds > 0
+    assert "did not reach a checkpoint within its time budget (240 s" in outcome.message
 
 
 def test_a_float32_training_that_raises_is_run_again_in_the_submissions_dtype(monkeypatch):

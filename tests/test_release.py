@@ -103,6 +103,17 @@ def test_student_module_keeps_the_api_and_no_solution(release):
     assert len(raises) == len(find_regions(REFERENCE))
 
 
+@pytest.mark.parametrize("name", ["modules", "extended", "edition-2025"])
+def test_the_stub_and_readme_state_the_mnist_checks_time_budget(name):
+    """A network too slow for the budget loses the MNIST points: the student reads why."""
+    assignment = load_assignment(name, check_references=False)
+    files = build_release(assignment).files
+    doc = " ".join(ast.get_docstring(ast.parse(files[assignment.solution.stem + ".py"])).split())
+    budget, threshold = assignment.mnist["time_budget"], assignment.mnist["threshold"]
+    assert f"at most {budget:g} s of training" in doc and f"needs {threshold:.0%} test" in doc
+    assert f"within {budget:g} s of training" in " ".join(files["README.md"].split())
+
+
 # --- the bundle ---------------------------------------------------------------------------
 
 

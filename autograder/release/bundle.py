@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +39,8 @@ In the notebook, run a component's cell and then its check cell. From a terminal
 Each check prints `pass` or `FAIL`; a failure says what differs, for which input shapes,
 and the likely cause. A component you have not started is reported as "not implemented".
 These are the public checks only: hidden checks and the MNIST training check (at least
-{threshold} test accuracy) run when you submit, so passing everything here does not
-guarantee full marks.
+{threshold} test accuracy within {budget} of training) run when you submit, so passing
+everything here does not guarantee full marks.
 
 ## Submit
 
@@ -65,7 +66,8 @@ def build_release(assignment: Assignment) -> Release:
     reference = assignment.solution_text()
     stem = assignment.solution.stem
     try:
-        module = student_module(reference, assignment.title, str(assignment.solution))
+        module = student_module(reference, assignment.title, str(assignment.solution),
+                                mnist_paragraph(assignment))
     except MarkerError as exc:
         raise SpecError(str(exc)) from None
     regions = [r.owner for r in find_regions(reference)]
@@ -74,7 +76,8 @@ def build_release(assignment: Assignment) -> Release:
         f"{stem}.py": module,
         f"{stem}.ipynb": notebook_text(build_notebook(module, assignment, regions)),
         "README.md": README.format(title=assignment.title, stem=stem,
-                                   threshold=f"{threshold:.0%}"),
+                                   threshold=f"{threshold:.0%}",
+                                   budget=f"{_budget(assignment):g} s"),
         **otter_test_files(assignment),
         "assignment.toml": public_spec(assignment),
     }
@@ -105,6 +108,24 @@ def shared_with_other_assignments(module: str, assignment: Assignment) -> list[s
                 f"this bundle's given code contains the solutions of {', '.join(names)}, which "
                 f"assignment {other.name!r} grades: do not release both to the same class")
     return warnings
+
+
+def _budget(assignment: Assignment) -> float:
+    return float((assignment.mnist or {}).get("time_budget", 120.0))
+
+
+def mnist_paragraph(assignment: Assignment) -> str:
+    """The stub's sentence on the MNIST check: what trains, how long at most, what counts."""
+    cfg = assignment.mnist
+    if not cfg:
+        return ""
+    epochs = int(cfg.get("epochs", 1))
+    text = (f"Graded end to end: the MNIST check trains your network with your classes for "
+            f"{epochs} epoch{'s' if epochs != 1 else ''}, at most {_budget(assignment):g} s of "
+            f"training on one core, and needs {float(cfg.get('threshold', 0.97)):.0%} test "
+            "accuracy. When the time is up, the accuracy reached so far counts: keep every "
+            "layer vectorised (a Python loop over channels or positions may be too slow).")
+    return textwrap.fill(text, width=88)
 
 
 def committed_files(release: Release) -> dict[Path, str]:

@@ -29,8 +29,10 @@ class ModuleParts:
     definitions: list[Definition]
 
 
-def student_module(reference: str, title: str, filename: str = "<reference>") -> str:
-    """The file students get: solutions stripped and the reference's module docstring reworded."""
+def student_module(reference: str, title: str, filename: str = "<reference>",
+                   grading: str = "") -> str:
+    """The file students get: solutions stripped and the reference's module docstring reworded;
+    ``grading``, a paragraph on how the whole file is graded, ends the docstring."""
     stub = strip_solutions(reference, filename)
     tree = ast.parse(stub)
     doc = ast.get_docstring(tree, clean=True)
@@ -38,17 +40,18 @@ def student_module(reference: str, title: str, filename: str = "<reference>") ->
         return stub
     first = tree.body[0]
     lines = stub.split("\n")
-    new_doc = f'"""{student_docstring(doc, title)}\n"""'
+    new_doc = f'"""{student_docstring(doc, title, grading)}\n"""'
     return "\n".join(lines[:first.lineno - 1] + [new_doc] + lines[first.end_lineno:])
 
 
-def student_docstring(doc: str, title: str) -> str:
-    """Replace the first paragraph and drop the ones about the reference or its solutions."""
+def student_docstring(doc: str, title: str, grading: str = "") -> str:
+    """Replace the first paragraph and drop the ones about the reference or its solutions;
+    add ``grading`` at the end."""
     paragraphs = [p for p in doc.split("\n\n")[1:] if "solution" not in p.lower()]
     head = (f"{title}: your implementation.\n\n"
             "Replace every ``raise NotImplementedError(...)`` with your code, following the "
             "docstring\nabove it. Check your work with ``nngrade check <this file>``.")
-    return "\n\n".join([head, *paragraphs])
+    return "\n\n".join([head, *paragraphs, *([grading] if grading else [])])
 
 
 def docstring_body(doc: str) -> list[str]:
