@@ -90,8 +90,9 @@ class Grader:
                             key=lambda c: order[c.name])
         notes = list(dict.fromkeys(n for part in checked for n in part.notes))
         if with_mnist:
-            components.append(mnist_check.mnist_component(self.assignment.mnist, outcome,
-                                                          components))
+            components.append(mnist_check.mnist_component(
+                self.assignment.mnist, outcome, components,
+                mnist_check.needed_names(self.assignment)))
         return GradeResult(str(submission.path), self.assignment.name, components,
                            notes, time.monotonic() - started, self.total_budget())
 

@@ -6,7 +6,9 @@ test labels, so only the grader can compute the accuracy.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
 import threading
 import time
 from dataclasses import dataclass
@@ -53,15 +55,28 @@ DTYPE = "float32"
 
 
 def needed_names(assignment: Assignment) -> set[str]:
-    """Every name (canonical or alias) of the components the MNIST network uses."""
+    """Every name (canonical or alias) of the components the MNIST network uses, with the
+    classes they inherit from in the reference (a ResidualBlock runs Residual's code)."""
+    used = network_names(assignment.mnist or {"layers": [], "criterion": "", "optimizer": ""})
+    bases = _class_bases(assignment.solution_text()) if assignment.solution else {}
     names = set()
-    for name in network_names(assignment.mnist or {"layers": [], "criterion": "",
-                                                   "optimizer": ""}):
+    while used:
+        name = used.pop()
+        if name in names:
+            continue
         try:
             names.update(assignment.component(name).names)
         except KeyError:
             names.add(name)
+        used.extend(bases.get(name, ()))
     return names
+
+
+@functools.lru_cache(maxsize=8)
+def _class_bases(reference: str) -> dict[str, tuple[str, ...]]:
+    """Each top-level class of the (trusted) reference and the names of its base classes."""
+    return {node.name: tuple(b.id for b in node.bases if isinstance(b, ast.Name))
+            for node in ast.parse(reference).body if isinstance(node, ast.ClassDef)}
 
 
 def _training_seconds(run: LoadedSubmission, cfg: dict) -> float:
@@ -300,9 +315,10 @@ def _stopped(run: LoadedSubmission, needed: set[str], exc: Exception) -> Outcome
     return Outcome(message=f"{exc} during training", cause=Cause.CRASH)
 
 
-def mnist_component(cfg: dict, outcome: Outcome,
-                    components: list[ComponentResult]) -> ComponentResult:
-    """The MNIST component's result; a failure names the failing components it uses."""
+def mnist_component(cfg: dict, outcome: Outcome, components: list[ComponentResult],
+                    needed: set[str] | None = None) -> ComponentResult:
+    """The MNIST component's result; a failure names the failing components it uses
+    (``needed``: ``needed_names``; by default the network's own names)."""
     points = float(cfg.get("points", 0))
     threshold = float(cfg.get("threshold", 0.97))
     result = ComponentResult("MNIST", points)
@@ -324,7 +340,7 @@ def mnist_component(cfg: dict, outcome: Outcome,
     if outcome.note:
         message = "; ".join(m for m in (message, outcome.note) if m)
     if not passed:
-        broken = _broken(cfg, components)
+        broken = _broken(needed or set(network_names(cfg)), components)
         if broken:
             message += f"; components the network uses that fail checks: {', '.join(broken)}"
     result.checks = [CheckResult(name, passed, points if passed else 0.0, points, message,
@@ -338,6 +354,5 @@ def mnist_component(cfg: dict, outcome: Outcome,
     return result
 
 
-def _broken(cfg: dict, components: list[ComponentResult]) -> list[str]:
-    needed = set(network_names(cfg))
+def _broken(needed: set[str], components: list[ComponentResult]) -> list[str]:
     return [c.name for c in components if c.name in needed and c.score < c.max_score]

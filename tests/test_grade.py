@@ -536,6 +536,26 @@ def test_a_budget_stop_reported_by_the_worker_is_named(monkeypatch):
     assert "ended training after" in mnist_component(cfg, outcome, []).checks[0].message
 
 
+def test_a_failed_mnist_check_names_the_classes_the_network_inherits_from():
+    """The extended network uses ResidualBlock, whose code is Residual's (its base class in
+    the reference): a failing Residual is one of the components to look at."""
+    from autograder.mnist_check import Outcome, mnist_component, needed_names
+    from autograder.results import CheckResult, ComponentResult
+
+    def failing(name):
+        checks = [CheckResult("a", True, 1, 1), CheckResult("b", False, 0, 1)]
+        return ComponentResult(name, 2, checks)
+
+    extended = load_assignment("extended", check_references=False)
+    needed = needed_names(extended)
+    assert {"ResidualBlock", "Residual", "Conv2d", "Module"} <= needed
+    assert "RNN" not in needed
+    broken = [failing("Residual"), failing("RNN")]
+    outcome = Outcome(message="training raised ValueError", cause="exception")
+    message = mnist_component(extended.mnist, outcome, broken, needed).checks[0].message
+    assert message.endswith("components the network uses that fail checks: Residual")
+
+
 def test_out_of_time_before_any_checkpoint_says_so(monkeypatch):
     from autograder.sandbox import WorkerTimeout
 
