@@ -9,6 +9,8 @@ broken ``Criterion.forward`` costs points in ``Criterion`` only (the criterion c
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from autograder.checks import EXACT, as_array, assert_close, require
@@ -123,10 +125,11 @@ def check_stores(ctx: Context) -> None:
 
 
 def check_stored(ctx: Context, handle, forward_args: tuple, output, backward_args: tuple,
-                 grad_input, where: str) -> None:
+                 grad_input, where: str, mistakes: dict[str, Callable] | None = None) -> None:
     """The module contract: forward returns output and stores it in ``self.output``; backward
     returns gradInput and stores it in ``self.gradInput`` (a container nested in another is
-    read through these attributes)."""
+    read through these attributes). ``mistakes``: per method, the known wrong values of the
+    container's value checks, so that a wrong value is named here as it is there."""
     s = ctx.session
     # updateOutput, not forward: the container's own method (forward is Module's, whose bugs
     # cost points in Module only); containers implement backward themselves.
@@ -136,7 +139,8 @@ def check_stored(ctx: Context, handle, forward_args: tuple, output, backward_arg
         require(returned is not None, f"{method}() returned None: return self.{attr}",
                 Cause.NOT_STORED)
         assert_close(as_array(returned, f"{method}()'s return value"), expected, EXACT,
-                     f"the value returned by {method}()", where)
+                     f"the value returned by {method}()", where,
+                     mistakes=(mistakes or {}).get(method))
         stored = s.get(handle, attr)
         require(stored is not None, f"{method}() returned its result but self.{attr} is None: "
                 f"store it in self.{attr} (a container nested in another Sequential is read "

@@ -37,6 +37,19 @@ def _where(x: np.ndarray, scale: float, shift: float) -> str:
     return f"for Residual(module) with module y = {scale:.3g}*x + {shift:.3g}, input {x.shape}"
 
 
+def _forward_mistakes(x: np.ndarray, inner: np.ndarray) -> list[tuple[np.ndarray, str]]:
+    return [(inner, "the skip connection is missing: output = input + module.forward(input)"),
+            (x, "the module is skipped: output = input + module.forward(input)")]
+
+
+def _backward_mistakes(g: np.ndarray, inner: np.ndarray) -> list[tuple[np.ndarray, str]]:
+    """``inner``: the module's own gradInput for gradOutput ``g``."""
+    return [(inner, "the skip path's gradient is missing: gradInput = gradOutput + "
+             "module.backward(input, gradOutput)"),
+            (g, "the module's gradient is missing: gradInput = gradOutput + "
+             "module.backward(input, gradOutput)")]
+
+
 @check_kind("residual_forward")
 def check_forward(ctx: Context) -> None:
     s = ctx.session
@@ -48,10 +61,7 @@ def check_forward(ctx: Context) -> None:
         out = call_array(ctx, res, "forward", x, fallback="output", what="Residual output")
         where = _where(x, scale, shift)
         assert_close(out, x + inner, EXACT, "the output of forward", where,
-                     mistakes=lambda x=x, inner=inner: [
-                         (inner, "the skip connection is missing: output = input + "
-                          "module.forward(input)"),
-                         (x, "the module is skipped: output = input + module.forward(input)")])
+                     mistakes=lambda x=x, inner=inner: _forward_mistakes(x, inner))
         seen = s.get(probe, "seen_forward")
         require(len(seen) == 1, f"the module was called {len(seen)} times in one forward "
                 "(expected once)", Cause.RESIDUAL_CALLS)
@@ -74,11 +84,7 @@ def check_backward(ctx: Context) -> None:
                           what="Residual gradInput")
         where = _where(x, scale, shift)
         assert_close(grad, g + scale * g, EXACT, "the gradInput returned by backward", where,
-                     mistakes=lambda g=g, scale=scale: [
-                         (scale * g, "the skip path's gradient is missing: gradInput = "
-                          "gradOutput + module.backward(input, gradOutput)"),
-                         (g, "the module's gradient is missing: gradInput = gradOutput + "
-                          "module.backward(input, gradOutput)")])
+                     mistakes=lambda g=g, inner=scale * g: _backward_mistakes(g, inner))
         seen = s.get(probe, "seen_backward")
         require(len(seen) == 1, f"the module got {len(seen)} backward calls (expected one)",
                 Cause.RESIDUAL_CALLS)
@@ -112,7 +118,8 @@ def _check_nested_backward(ctx: Context, rng: np.random.Generator) -> None:
                           "Sequential implements backward, not updateGradInput",
                           Cause.EXCEPTION) from None
     assert_close(grad, g + a1 * a2 * g, EXACT, "the gradInput returned by backward",
-                 f"for Residual(Sequential(m1, m2)), m_i(x) = a_i*x + b_i, input {x.shape}")
+                 f"for Residual(Sequential(m1, m2)), m_i(x) = a_i*x + b_i, input {x.shape}",
+                 mistakes=lambda g=g, inner=a1 * a2 * g: _backward_mistakes(g, inner))
     for i, probe in enumerate(probes):
         require("acc" in s.get(probe, "events"), f"child {i} of the Sequential inside got no "
                 "parameter gradients: call module.backward", Cause.RESIDUAL_ACC)
@@ -127,7 +134,10 @@ def check_stores(ctx: Context) -> None:
         x = _input(rng)
         g = rng.standard_normal(x.shape)
         check_stored(ctx, res, (x,), x + scale * x + shift, (x, g), g + scale * g,
-                     _where(x, scale, shift))
+                     _where(x, scale, shift), mistakes={
+                         "updateOutput": lambda x=x, inner=scale * x + shift: _forward_mistakes(
+                             x, inner),
+                         "backward": lambda g=g, inner=scale * g: _backward_mistakes(g, inner)})
 
 
 @check_kind("residual_parameters")
