@@ -133,7 +133,7 @@ class InputParams(CheckParams):
         None, "the input's shape, as names of `dims` or integers")
     input_dist: str = param(
         "normal", "the input's distribution: normal, nonzero, probs, logprobs, hard_probs, "
-                  "onehot, distinct, positive, ties")
+                  "binary, onehot, distinct, positive, ties")
     input_scale: float = param(
         1.0, "the input is multiplied by this (normal, nonzero, distinct, positive)")
     input_shift: float = param(0.0, "added to the input (`normal` only)")

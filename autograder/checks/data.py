@@ -24,6 +24,8 @@ def make_array(kind: str, shape: tuple[int, ...], rng: np.random.Generator,
         return logp if kind == "logprobs" else np.exp(logp)
     if kind == "hard_probs":  # exact zeros and ones: log(0) must be clipped
         return np.eye(shape[1])[rng.integers(0, shape[1], shape[0])]
+    if kind == "binary":  # independent exact zeros and ones (any shape, one column too)
+        return rng.integers(0, 2, shape).astype(np.float64)
     if kind == "onehot":
         return np.eye(shape[1])[rng.integers(0, shape[1], shape[0])]
     if kind == "distinct":  # no two values closer than 1/size: max positions are unambiguous
