@@ -1,6 +1,7 @@
 """The grader against the blind corpora, submissions written from the docstrings only, with
 the fair grade of every component recorded in each folder's grades.toml: tests/blind (twenty
-``modules`` submissions) and tests/blind_edition_2025 (twelve of the 2025 edition).
+``modules`` submissions), tests/blind_edition_2025 (twelve of the 2025 edition) and
+tests/blind_extended (ten of the extended track).
 
 "full" must get the component's maximum, "zero" must get 0, "partial" strictly between.
 Components the grader has and grades.toml does not list are not asserted. Each corpus is
@@ -26,7 +27,8 @@ from autograder.spec import load_assignment
 from autograder.submission import load_submission
 
 HERE = Path(__file__).resolve().parent
-BLIND = {"modules": HERE / "blind", "edition-2025": HERE / "blind_edition_2025"}
+BLIND = {"modules": HERE / "blind", "edition-2025": HERE / "blind_edition_2025",
+         "extended": HERE / "blind_extended"}
 RECORDED: dict[str, dict[str, dict]] = {
     name: tomllib.loads((folder / "grades.toml").read_text()) for name, folder in BLIND.items()}
 
@@ -114,7 +116,7 @@ def agrees(recorded: str, score: float, max_score: float) -> bool:
 
 @pytest.mark.parametrize("corpus", sorted(BLIND))
 def test_grades_toml_covers_every_submission(corpus):
-    files = sorted(p.stem for p in BLIND[corpus].glob("[se][0-9]*.py"))
+    files = sorted(p.stem for p in BLIND[corpus].glob("*.py"))
     assert files == sorted(RECORDED[corpus])
     assert all(_grade_of(e) in ("full", "partial", "zero")
                for r in RECORDED[corpus].values() for e in r["components"].values())
