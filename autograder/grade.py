@@ -230,7 +230,7 @@ class CheckRunner:
         except HungMethod as exc:
             return _failed(check, exc.message, Cause.TIMEOUT)
         except StudentError as exc:
-            return _failed(check, f"your code raised {exc.short()}", Cause.EXCEPTION)
+            return _failed(check, ctx.raised(exc), Cause.EXCEPTION)
         except WorkerTimeout as exc:
             if isinstance(exc, BudgetExhausted) or self.run.session.out_of_time():
                 return _failed(check, f"stopped: the submission's total time budget of "

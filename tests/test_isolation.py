@@ -6,6 +6,7 @@ component concerned (``only=``) unless the point is that no other component lose
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -188,3 +189,6 @@ def test_an_edition_option_mistake_loses_only_that_options_check(tmp_path, bug_i
     lost = failed(next(c for c in result.components if c.name == bug.component))
     assert set(lost) == {check}
     assert lost[check].startswith("correct for ordinary shapes; wrong when")
+    if bug.component == "Conv2d":  # the message shows the options of the failing case
+        assert re.search(r"(for|with) Conv2d\(\d+, \d+, .*(stride|padding)=", lost[check]), \
+            lost[check]

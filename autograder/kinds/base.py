@@ -48,10 +48,12 @@ def run_kind(ctx: Context) -> None:
     try:
         REGISTRY[ctx.check.kind](_with_dims(ctx, ctx.f.get("edge_dims", {}), ctx.check.trials))
     except (CheckFailed, StudentError) as exc:
-        if not _passes(ctx):
-            raise  # wrong for ordinary shapes too: the main checks' message says it all
         detail, cause = ((exc.message, exc.cause) if isinstance(exc, CheckFailed)
-                         else (f"your code raised {exc.short()}", Cause.EXCEPTION))
+                         else (ctx.raised(exc), Cause.EXCEPTION))  # before _passes makes more
+        if not _passes(ctx):  # wrong for ordinary shapes too: the main checks' message
+            if isinstance(exc, CheckFailed):
+                raise
+            raise CheckFailed(detail, cause) from exc
         raise CheckFailed(f"correct for ordinary shapes; wrong when {edge}\n{detail}",
                           cause) from exc
 
@@ -80,6 +82,10 @@ class Context:
     tolerances: dict[str, dict[str, float]]
     solution: Path | None
     definitions: str = ""  # the assignment's [reference] code, for reference expressions
+    # The constructor calls made so far, as a student would write them ("Conv2d(3, 2,
+    # stride=2)"): a message about an exception names the instance that raised it. Shared by
+    # the copies ``_with_dims`` makes.
+    made: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def p(self) -> Any:  # the check kind's parameters class (autograder/check_params.py)
@@ -114,7 +120,14 @@ class Context:
         args = [dims[a] if isinstance(a, str) else a for a in self.p.init]
         kwargs = {k: dims[v] if isinstance(v, str) else v
                   for k, v in getattr(self.p, "init_kwargs", {}).items()}
+        if self.p.init or kwargs:
+            self.made.append(self.constructor(dims))
         return self.session.new(self.name, *args, preset_attrs=preset, **kwargs)
+
+    def raised(self, exc: StudentError) -> str:
+        """The message for an exception from student code, with the instance it came from."""
+        return f"your code raised {exc.short()}" + (f", with {self.made[-1]}" if self.made
+                                                     else "")
 
     def make_input(self, rng: np.random.Generator, dims: dict[str, Any],
                    dtype: Any = np.float64) -> np.ndarray:
@@ -166,10 +179,20 @@ class Context:
         return compute
 
     def where(self, x: np.ndarray, params: dict[str, np.ndarray] | None = None,
-              extra: str = "") -> str:
+              extra: str = "", dims: dict[str, Any] | None = None) -> str:
+        """"for Conv2d(1, 3, 3, stride=2) on input (1, 1, 5, 4) float32, W (3, 1, 3, 3), ...":
+        the constructor call (given ``dims``) says what the shapes cannot (stride, p, k)."""
         parts = [f"input {fmt_shape(x.shape)} {x.dtype}"]
         parts += [f"{k} {fmt_shape(v.shape)}" for k, v in (params or {}).items()]
-        return "for " + ", ".join(parts) + (f" ({extra})" if extra else "")
+        made = f"{self.constructor(dims)} on " if dims is not None and self.p.init else ""
+        return f"for {made}" + ", ".join(parts) + (f" ({extra})" if extra else "")
+
+    def constructor(self, dims: dict[str, Any]) -> str:
+        """The call ``new`` makes for ``dims``, as the student would write it."""
+        args = [repr(dims[a] if isinstance(a, str) else a) for a in self.p.init]
+        args += [f"{k}={dims[v] if isinstance(v, str) else v!r}"
+                 for k, v in getattr(self.p, "init_kwargs", {}).items()]
+        return f"{self.name}({', '.join(args)})"
 
 
 def call_array(ctx: Context, target: Handle, method: str, *args: Any,

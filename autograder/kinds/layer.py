@@ -91,7 +91,8 @@ def check_forward(ctx: Context) -> None:
         t = setup(ctx, rng, dims, trial_dtype(ctx, trial))
         out = forward(ctx, t)
         expected = ctx.reference(t.x, t.params, dims, t.target)["output"]
-        assert_close(out, expected, ctx.tol(t.x.dtype), "the output", ctx.where(t.x, t.params),
+        assert_close(out, expected, ctx.tol(t.x.dtype), "the output",
+                     ctx.where(t.x, t.params, dims=t.dims),
                      batch_of(t), hints(ctx),
                      ctx.mistakes(t.x, t.params, dims, t.target, None, "output"))
 
@@ -104,7 +105,8 @@ def check_input_grad(ctx: Context) -> None:
         g = grad_output(ctx, rng, t, out)
         grad = backward_input(ctx, t, g)
         expected = ctx.reference(t.x, t.params, dims, t.target, g, grads=True)["input"]
-        assert_close(grad, expected, ctx.tol(t.x.dtype), "gradInput", ctx.where(t.x, t.params),
+        assert_close(grad, expected, ctx.tol(t.x.dtype), "gradInput",
+                     ctx.where(t.x, t.params, dims=t.dims),
                      batch_of(t), hints(ctx),
                      ctx.mistakes(t.x, t.params, dims, t.target, g, "input"))
 
@@ -123,7 +125,8 @@ def check_param_grad(ctx: Context) -> None:
         grads = ctx.session.get_attrs(t.handle, list(ctx.f["grads"].values()))
         for name, grad_name in ctx.f["grads"].items():
             assert_close(grads[grad_name], expected[name], ctx.tol(t.x.dtype), grad_name,
-                         ctx.where(t.x, t.params, "after zeroGradParameters and one backward"),
+                         ctx.where(t.x, t.params, "after zeroGradParameters and one backward",
+                                   t.dims),
                          batch_of(t), hints(ctx), mistakes(t.x, t.params, dims, t.target, g, name))
 
 
@@ -165,7 +168,7 @@ def check_finite_diff(ctx: Context) -> None:
         g = None if g is None else g.astype(np.float64)
         grad = backward_input(ctx, t, g)
         where = ctx.where(t.x, t.params, "your backward against finite differences of "
-                          "your own forward")
+                          "your own forward", t.dims)
         numeric = _numeric_grad(ctx, t, g, None, eps)
         _require_input_dependence(ctx, t, g, numeric)
         assert_close(grad, numeric, tol, "gradInput", where, batch_of(t), hints(ctx))
@@ -249,7 +252,7 @@ def _check_values(ctx: Context, t: Trial, g: np.ndarray | None, out: Any, grad: 
                   extra: str, param_grads: bool = False) -> None:
     """Output, gradInput (and parameter gradients) of one pass against the reference."""
     expected = ctx.reference(t.x, t.params, t.dims, t.target, g, grads=True)
-    where = ctx.where(t.x, t.params, extra)
+    where = ctx.where(t.x, t.params, extra, t.dims)
     tol = ctx.tol(t.x.dtype)
     assert_close(out, expected["output"], tol, "the output", where, batch_of(t), hints(ctx),
                  ctx.mistakes(t.x, t.params, t.dims, t.target, None, "output"))
@@ -334,7 +337,8 @@ def check_grad_reset(ctx: Context) -> None:
         expected = ctx.reference(t.x, t.params, dims, t.target, g, grads=True)
         for name, grad_name in ctx.f["grads"].items():  # the property counts when right
             assert_close(once[name], expected[name], ctx.tol(t.x.dtype), grad_name,
-                         ctx.where(t.x, t.params, "after zeroGradParameters and one backward"),
+                         ctx.where(t.x, t.params, "after zeroGradParameters and one backward",
+                                   t.dims),
                          batch_of(t), hints(ctx))
         s.call(t.handle, "zeroGradParameters")
         for grad_name in ctx.f["grads"].values():
