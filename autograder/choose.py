@@ -23,12 +23,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.submission import MAX_BYTES, MAX_NOTEBOOK_BYTES
+
 GENERATED_TEST = "from autograder.student.otter_bridge import otter_case"
 _DEFINITION = re.compile(r"^[ \t]*(?:class|def)[ \t]+(\w+)", re.MULTILINE)
 # The stub lines `nngrade release` writes (autograder.release.strip.stub_message); the given
 # code's own NotImplementedErrors (Module's abstract methods) are the same in every copy.
 _STUB = re.compile(r"raise[ \t]+NotImplementedError\(\s*[\"']write ")
-MAX_READ = 5 * 1024 * 1024  # larger files are load_submission's to refuse
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,9 @@ def choose(found: Iterable[Path], directory: Path, stem: str = "",
 def _code(path: Path) -> str:
     """The file's code as text: a notebook's code cells joined, "" if unreadable."""
     try:
-        if path.stat().st_size > MAX_READ:
-            return ""
+        notebook = path.suffix.lower() == ".ipynb"
+        if path.stat().st_size > (MAX_NOTEBOOK_BYTES if notebook else MAX_BYTES):
+            return ""  # load_submission's to refuse
         text = path.read_text(encoding="utf-8-sig", errors="replace")
     except OSError:
         return ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -202,10 +203,11 @@ class CheckRunner:
         return results
 
     def _missing(self, comp: Component, check: CheckSpec) -> CheckResult:
+        why = next(filter(None, map(self.run.why_undefined, comp.names)), "")
         reason = self.run.load_failure or (
             f"not found: the submission does not define '{comp.name}'"
             + (f" (or {', '.join(comp.aliases)})" if comp.aliases else "")
-            + (f"; note: {self.run.load_errors[0]}" if self.run.load_errors else ""))
+            + (f"; {why}" if why else ""))
         return _failed(check, reason, Cause.MISSING)
 
     def run_check(self, check: CheckSpec, name: str) -> CheckResult:
@@ -230,7 +232,10 @@ class CheckRunner:
         except HungMethod as exc:
             return _failed(check, exc.message, Cause.TIMEOUT)
         except StudentError as exc:
-            return _failed(check, ctx.raised(exc), Cause.EXCEPTION)
+            undefined = re.search(r"name '(\w+)' is not defined", exc.short())
+            why = self.run.why_undefined(undefined.group(1)) if undefined else ""
+            return _failed(check, ctx.raised(exc) + (f" ({why})" if why else ""),
+                           Cause.EXCEPTION)
         except WorkerTimeout as exc:
             if isinstance(exc, BudgetExhausted) or self.run.session.out_of_time():
                 return _failed(check, f"stopped: the submission's total time budget of "

@@ -6,8 +6,12 @@ take it as an argument, so neither imports the other.
 
 from __future__ import annotations
 
+import functools
+import time
+
+from autograder.definitions import defined_names, definitions_only
 from autograder.distributions import installed_version
-from autograder.sandbox import Session, StudentError, WorkerFailure
+from autograder.sandbox import BudgetExhausted, Session, StudentError, WorkerFailure
 from autograder.spec import Assignment
 from autograder.submission import Submission
 
@@ -26,12 +30,21 @@ class LoadedSubmission:
         self.load_failure: str | None = None
         self.load_errors: list[str] = []
         self.skipped_cells: dict[int, str] = {}
+        self.reduced: dict[int, str] = {}  # cell -> its definitions only (autograder.definitions)
+        self.reduced_notes: dict[int, str] = {}
+        self.cell_errors: dict[int, str] = {}  # cell -> what its top-level code raised
         self._load(first=True)
 
     # -- the worker -----------------------------------------------------------------
     def _load(self, first: bool = False) -> None:
-        """Run the submission's top-level code cell by cell; a cell that hangs or kills the
-        worker is skipped (and noted), and the others are loaded again in a fresh worker."""
+        """Run the submission's top-level code cell by cell (a module is one cell).
+
+        A cell that hangs or kills the worker runs again, in a fresh worker, as its
+        definitions only (``autograder.definitions``: a class followed by a training loop
+        keeps the class, as in Jupyter); if that fails too, it is skipped. All of it is
+        noted. A notebook's top-level code has ``2 * load_timeout`` in all: past that, the
+        later cells run as their definitions at once, instead of each waiting for its own
+        timeout (twenty cells of experiments would use up the whole budget)."""
         if first is False or not self.session.worker.alive():
             self.session.worker.start()
         sub = self.submission
@@ -41,14 +54,26 @@ class LoadedSubmission:
         self.session.deadline = None
         errors: list[str] = []
         loaded = False
+        started = time.monotonic()
         for i, (cell, label) in enumerate(zip(sub.cells, labels, strict=True)):
             if i in self.skipped_cells:
                 continue
+            what = "the module's top-level code" if sub.kind == "py" else label
+            if sub.kind != "py" and i not in self.reduced and \
+                    time.monotonic() - started > 2 * self.load_timeout:
+                self._reduce(i, cell, f"{what} ran as its definitions only: the notebook's "
+                             f"top-level code had used its {2 * self.load_timeout:g} s")
             try:
-                info = self.session.load([cell], sub.filename, [label], append=loaded,
-                                         timeout=self.load_timeout)
+                info = self.session.load([self.reduced.get(i, cell)], sub.filename, [label],
+                                         append=loaded, timeout=self.load_timeout,
+                                         notebook=sub.kind != "py")
             except WorkerFailure as exc:
-                what = "the module's top-level code" if sub.kind == "py" else label
+                if not isinstance(exc, BudgetExhausted) and i not in self.reduced and self._reduce(
+                        i, cell, f"{what} ran past the time limit or stopped the worker "
+                        f"({exc}): only its definitions were kept (keep long-running code "
+                        "such as training out of the graded file)"):
+                    return self._load()
+                self.reduced.pop(i, None)
                 self.skipped_cells[i] = (f"{what} was skipped: {exc} (keep long-running code "
                                          "such as training out of the graded file)")
                 self.load_failure = self.skipped_cells[i] if sub.kind == "py" else None
@@ -57,14 +82,26 @@ class LoadedSubmission:
                 return
             loaded = True
             self.names = set(info["names"])
-            errors += [f"{label} raised {e['error']['type']}: {e['error']['message']} "
-                       f"{_first_frame(e['error'].get('traceback', ''))}".rstrip()
-                       for e in info["errors"]]
+            for e in info["errors"]:
+                errors.append(f"{label} raised {e['error']['type']}: {e['error']['message']} "
+                              f"{_first_frame(e['error'].get('traceback', ''))}".rstrip())
+                self.cell_errors[i] = errors[-1]
         if sub.kind != "py":
             self.load_failure = None
         if first or not self.load_errors:
-            self.load_errors = errors + list(self.skipped_cells.values())
+            self.load_errors = errors + list(self.reduced_notes.values()) + list(
+                self.skipped_cells.values())
             self.notes = list(sub.dropped) + self.load_errors
+
+    def _reduce(self, i: int, cell: str, note: str) -> bool:
+        """Run cell ``i`` as its definitions only from now on; False if it defines nothing."""
+        found = definitions_only(cell)
+        if not found.code:
+            return False
+        self.reduced[i] = found.code
+        names = f" ({', '.join(found.names)})" if found.names else ""
+        self.reduced_notes[i] = note.replace("definitions", f"definitions{names}", 1)
+        return True
 
     def ensure_worker(self) -> None:
         if not self.session.worker.alive():
@@ -87,6 +124,23 @@ class LoadedSubmission:
 
     def resolve(self, comp_names: tuple[str, ...]) -> str | None:
         return next((n for n in comp_names if n in self.names), None)
+
+    @functools.cached_property
+    def _cell_names(self) -> list[tuple[set[str], set[str]]]:
+        return [defined_names(cell) for cell in self.submission.cells]
+
+    def why_undefined(self, name: str) -> str:
+        """Why the submission's code, read as text, did not define ``name``: only under a
+        ``__main__`` guard, or the cell that defines it raised, was cut short or skipped;
+        "" if no cell defines it at all (not written)."""
+        for i, (top, guarded) in enumerate(self._cell_names):
+            if name in top:
+                return self.skipped_cells.get(i) or self.reduced_notes.get(i) \
+                    or self.cell_errors.get(i, "")
+            if name in guarded:
+                return (f"'{name}' is defined only under `if __name__ == \"__main__\":`, "
+                        "which the grader does not run")
+        return ""
 
 
 def _first_frame(traceback: str) -> str:

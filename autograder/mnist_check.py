@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from autograder.checks import CheckFailed, as_array
+from autograder.definitions import parse
 from autograder.loaded import LoadedSubmission
 from autograder.mnist import load_mnist
 from autograder.mnist_probe import require_probe
@@ -76,7 +77,7 @@ def needed_names(assignment: Assignment) -> set[str]:
 def _class_bases(reference: str) -> dict[str, tuple[str, ...]]:
     """Each top-level class of the (trusted) reference and the names of its base classes."""
     return {node.name: tuple(b.id for b in node.bases if isinstance(b, ast.Name))
-            for node in ast.parse(reference).body if isinstance(node, ast.ClassDef)}
+            for node in parse(reference).body if isinstance(node, ast.ClassDef)}
 
 
 def _training_seconds(run: LoadedSubmission, cfg: dict) -> float:

@@ -537,11 +537,13 @@ class Session:
         return f"{owner}.{fields['method']}" if fields.get("method") else owner
 
     def load(self, cells: list[str], filename: str, labels: list[str] | None = None,
-             timeout: float | None = None, append: bool = False) -> dict:
+             timeout: float | None = None, append: bool = False,
+             notebook: bool = False) -> dict:
         """Execute the submission's cells (after those loaded before, with ``append``);
-        returns the names defined and per-cell errors."""
+        returns the names defined and per-cell errors. ``notebook``: the names Jupyter
+        provides (``display``) are there, as in the kernel."""
         info = self._req("load", cells=cells, filename=filename, labels=labels, timeout=timeout,
-                         append=append)
+                         append=append, notebook=notebook)
         return _clean_load(info, len(cells))
 
     def seed(self, seed: int) -> None:

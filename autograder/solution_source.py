@@ -26,6 +26,8 @@ import re
 import sys
 from pathlib import Path
 
+from autograder.definitions import parse
+
 DIRECTIVE = re.compile(r"^# nngrade:\s*(?P<verb>\w+)\s+(?P<source>\S+)\s*(?P<names>.*)$")
 VERBS = ("give", "include")
 _MARKER = re.compile(r"^[ \t]*#\s*(BEGIN|END) SOLUTION\b")
@@ -100,7 +102,7 @@ def definitions(text: str, names: list[str], where: str = "<source>") -> list[st
     """The source text of each named top-level class, function or assignment, in that order."""
     lines = text.split("\n")
     spans = {}
-    for node in ast.parse(text).body:
+    for node in parse(text).body:
         for name in _defined_names(node):
             first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
             spans[name] = (first - 1, _end_with_comments(lines, node))

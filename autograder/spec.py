@@ -32,6 +32,7 @@ from autograder.check_params import (
     type_error,
     type_of,
 )
+from autograder.definitions import parse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS_DIR = REPO_ROOT / "assignments"
@@ -618,7 +619,7 @@ def _shown(dims: dict[str, Any]) -> str:
 @functools.lru_cache(maxsize=8)
 def _helper_names(code: str) -> tuple[str, ...]:
     try:
-        tree = ast.parse(code)
+        tree = parse(code)
     except SyntaxError:
         return ()
     return tuple(n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)))

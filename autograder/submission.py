@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import nbformat
 
-MAX_BYTES = 5 * 1024 * 1024
+MAX_BYTES = 5 * 1024 * 1024  # of code: a module, or a notebook's code cells
+# A notebook file may be larger: saved outputs (plots) do not count, only its code.
+MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 KINDS = {".py": "py", ".ipynb": "ipynb"}
 # Cell magics whose body is ordinary Python that the notebook author expects to run.
 BODY_CELL_MAGICS = frozenset({"time", "timeit", "capture"})
@@ -64,12 +66,16 @@ class Submission:
 def load_submission(path: str | Path) -> Submission:
     path = Path(path)
     kind = _kind(path)
-    data = _read_bytes(path)
+    data = _read_bytes(path, MAX_BYTES if kind == "py" else MAX_NOTEBOOK_BYTES)
     text = _normalise_newlines(_decode(path, data))
     if kind == "py":
         cells, dropped, numbers = [text], [], [1]
     else:
         cells, dropped, numbers = _notebook_cells(path, text)
+        code = sum(len(c.encode("utf-8")) for c in cells)
+        if code > MAX_BYTES:
+            raise SubmissionError(f"{path}: the notebook's code is too large ({code} bytes in "
+                                  f"code cells; the limit is {MAX_BYTES} bytes)")
     return Submission(
         path=path,
         kind=kind,
@@ -106,18 +112,19 @@ def _kind(path: Path) -> str:
     return kind
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, limit: int) -> bytes:
+    hint = "; clear the notebook's outputs" if limit == MAX_NOTEBOOK_BYTES else ""
     try:
         size = path.stat().st_size
-        if size > MAX_BYTES:
+        if size > limit:
             raise SubmissionError(
-                f"{path}: file is too large ({size} bytes; the limit is {MAX_BYTES} bytes)"
+                f"{path}: file is too large ({size} bytes; the limit is {limit} bytes{hint})"
             )
         data = path.read_bytes()
     except OSError as e:
         raise SubmissionError(f"{path}: cannot read file: {e.strerror or e}") from e
-    if len(data) > MAX_BYTES:  # the file grew between stat and read
-        raise SubmissionError(f"{path}: file is too large (limit {MAX_BYTES} bytes)")
+    if len(data) > limit:  # the file grew between stat and read
+        raise SubmissionError(f"{path}: file is too large (limit {limit} bytes{hint})")
     return data
 
 
@@ -187,6 +194,7 @@ def clean_cell(source: str, number: int) -> tuple[str, list[str]]:
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None:
         return "", []
+    lines = _without_leading_indent(lines, first)
     notes: list[str] = []
     head = lines[first].strip()
     if head.startswith("%%"):
@@ -195,6 +203,15 @@ def clean_cell(source: str, number: int) -> tuple[str, list[str]]:
         notes.append(_note(number, first, first + 1, head, "IPython cell magic"))
         lines[first] = ""
     return "\n".join(_clean_lines(lines, number, notes)), notes
+
+
+def _without_leading_indent(lines: list[str], first: int) -> list[str]:
+    """IPython runs a cell whose first line is indented as if it were not (its
+    ``leading_indent`` transform): the first line's indent comes off every line that has it."""
+    indent = lines[first][: len(lines[first]) - len(lines[first].lstrip(" \t"))]
+    if not indent:
+        return lines
+    return [line[len(indent):] if line.startswith(indent) else line for line in lines]
 
 
 def _clean_lines(lines: list[str], number: int, notes: list[str]) -> list[str]:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -98,17 +99,80 @@ def test_a_hanging_notebook_cell_is_skipped_and_the_rest_graded(tmp_path, refere
     path = tmp_path / "slow.ipynb"
     nbformat.write(nb, path)
     result = grade(path, load_timeout=3.0)
-    assert any("slow.ipynb cell 6 was skipped" in note for note in result.notes)
+    assert any("slow.ipynb cell 6 ran past the time limit" in note for note in result.notes)
     assert stable_json(result)["components"] == stable_json(reference)["components"]
 
 
-def test_hanging_top_level_code_fails_every_component_with_the_reason(tmp_path):
+def test_training_at_the_end_of_a_module_costs_nothing_its_definitions_are_graded(
+        tmp_path, reference):
+    """Students run their training at import time: the module runs again as its
+    definitions only (imports, classes, functions, constants), as if the loop were not
+    there, and a note says so."""
     path = tmp_path / "hang.py"
-    path.write_text(SOLUTION_TEXT + "\nwhile True:\n    pass\n")
+    path.write_text(SOLUTION_TEXT + "\nnet = Sequential()\nwhile True:\n    pass\n")
+    result = grade(path, load_timeout=3.0)
+    assert stable_json(result)["components"] == stable_json(reference)["components"]
+    assert any("top-level code ran past the time limit" in n and "only its definitions" in n
+               for n in result.notes), result.notes
+
+
+def test_definitions_that_hang_themselves_fail_every_component_with_the_reason(tmp_path):
+    path = tmp_path / "hang.py"
+    path.write_text(SOLUTION_TEXT + "\nclass Slow:\n    while True:\n        pass\n")
     result = grade(path, load_timeout=3.0)
     assert result.score == 0
     assert all("top-level code was skipped" in k.message
                for c in result.components for k in c.checks)
+
+
+def test_a_notebook_cell_with_a_class_then_a_loop_keeps_the_class(tmp_path, reference):
+    """The F7a notebook of the black-box round: Jupyter defines the class before the loop."""
+    nb = _notebook_from(SOLUTION_TEXT)
+    relu = next(c for c in nb.cells if c.source.startswith("class ReLU("))
+    relu.source += "\nimport time\nwhile True:\n    time.sleep(1)\n"
+    path = tmp_path / "slow.ipynb"
+    nbformat.write(nb, path)
+    result = grade(path, load_timeout=2.0)
+    assert stable_json(result)["components"] == stable_json(reference)["components"]
+    assert any("only its definitions (ReLU) were kept" in n for n in result.notes)
+
+
+def test_many_slow_notebook_cells_cost_at_most_twice_the_load_timeout_each_pass(
+        tmp_path, reference):
+    """Twenty cells of experiments used to use up the whole budget (0 points): past
+    2 * load_timeout of top-level code, the later cells run as their definitions at once."""
+    nb = _notebook_from(SOLUTION_TEXT)
+    slow = "import time\ntime.sleep(0.8)\n"
+    for position in range(len(nb.cells), 2, -1):
+        nb.cells.insert(position, nbformat.v4.new_code_cell(slow))
+    path = tmp_path / "experiments.ipynb"
+    nbformat.write(nb, path)
+    started = time.monotonic()
+    result = grade(path, load_timeout=2.0)
+    assert stable_json(result)["components"] == stable_json(reference)["components"]
+    assert any("ran as its definitions only: the notebook's top-level code had used its 4 s"
+               in n for n in result.notes), result.notes
+    assert time.monotonic() - started < 60
+
+
+def test_a_missing_component_is_explained_by_its_own_cell(tmp_path):
+    """Not by the first cell that failed (the black-box round's F3), and a definition under
+    a __main__ guard says that the grader does not run it (C1)."""
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import numpy as np\ndata = np.load('/nowhere/mnist.npz')"),
+        nbformat.v4.new_code_cell("class Linear:\n    pass\n1 / 0\nclass ReLU:\n    pass"),
+        nbformat.v4.new_code_cell("if __name__ == '__main__':\n    class SoftMax:\n        pass"),
+        nbformat.v4.new_code_cell("display(np.zeros(2))\nclass Dropout:\n    pass"),
+    ])
+    path = tmp_path / "hw.ipynb"
+    nbformat.write(nb, path)
+    result = Grader(load_assignment("modules"), mnist=False).grade(
+        load_submission(path), only=["ReLU", "SoftMax", "Dropout", "ELU"])
+    first = {c.name: c.checks[0].message for c in result.components}
+    assert "hw.ipynb cell 2 raised ZeroDivisionError" in first["ReLU"]
+    assert "only under `if __name__ == \"__main__\":`" in first["SoftMax"]
+    assert "not found" not in first["Dropout"]  # display() is Jupyter's: no NameError
+    assert first["ELU"] == "not found: the submission does not define 'ELU'"
 
 
 def test_syntax_error_scores_zero_with_a_message(tmp_path):

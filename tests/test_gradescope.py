@@ -276,7 +276,9 @@ def test_the_whole_release_folder_uploaded_is_graded_by_the_file_worked_in(bundl
 
 @pytest.mark.parametrize("files, says", [
     ({}, "No .py or .ipynb file was found in your submission (it is empty)"),
-    ({"notes.txt": "hi", ".hidden.py": "x = 1"}, "(found: notes.txt)"),
+    ({"notes.txt": "hi", ".hidden.py": "x = 1"},
+     "(found: .hidden.py (a hidden file, ignored), notes.txt)"),
+    ({".ipynb_checkpoints/hw-checkpoint.ipynb": "{}"}, "(it is empty)"),
     ({"a.py": "x = 1", "b/c.ipynb": "{}"}, "2 .py/.ipynb files (a.py, b/c.ipynb); none of them"),
     ({"bad.py": b"\xff\xfe"}, "could not be read: bad.py: not UTF-8"),
     # a newline in a name is escaped: it cannot start a fake line of the results

@@ -65,10 +65,10 @@ def module_class() -> str:
     return SOLUTION[start:SOLUTION.index("\nclass Sequential", start)]
 
 
-def notebook(*cells: str) -> dict:
+def notebook(*cells: str, env: dict | None = None) -> dict:
     """Run cells as IPython does: each compiled under its own name, kept in linecache."""
-    env: dict = {"__name__": "__main__", "In": [""]}
-    for number, source in enumerate(cells, start=1):
+    env = {"__name__": "__main__", "In": [""]} if env is None else env
+    for number, source in enumerate(cells, start=len(env["In"])):
         name = f"/tmp/ipykernel_test/{abs(hash((source, number)))}.py"
         linecache.cache[name] = (len(source), None, source.splitlines(True), name)
         env["In"].append(source)
@@ -153,6 +153,27 @@ def test_namespace_source_takes_the_defining_cells_and_their_dependencies():
     # Dependencies come first; labels are Jupyter's execution counts.
     assert code.index("class Module") < code.index("class Twice")
     assert sub.cell_numbers[-1] == "[5]"
+
+
+def test_namespace_source_as_ipython_leaves_it_ufuncs_and_cell_magics():
+    """Found by the black-box notebook round: the released edition's setup cell imports erf
+    (a ufunc, no importable __qualname__); IPython's own lines (!pip, obj?) reach the cell's
+    source as get_ipython() calls; a %%time cell's classes are compiled as "<timed exec>"."""
+    from scipy.special import erf
+
+    relu = "class ReLU(Module):\n    def updateOutput(self, x):\n        return erf(x)\n"
+    env = notebook("import numpy as np\nfrom scipy.special import erf", module_class())
+    env["get_ipython"] = lambda: type("Shell", (), {"system": lambda self, cmd: None})()
+    env.update(notebook("get_ipython().system('pip install tqdm')\n" + relu, env=env))
+    env["erf"] = erf
+    env["ELU"] = type("ELU", (env["Module"],), {"__module__": "__main__"})
+    env["In"].append("get_ipython().run_cell_magic('time', '', 'class ELU(Module):\\n"
+                     "    pass\\n')")
+    sub = submission_from_namespace(env, ["ReLU", "ELU"])
+    code = "\n".join(sub.cells)
+    assert "from scipy.special import erf as erf" in code and sub.dropped == []
+    assert "get_ipython" not in code and "class ELU(Module):" in code
+    compile(code, "<checked>", "exec")
 
 
 def test_notebook_check_uses_the_latest_definition():

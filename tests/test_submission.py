@@ -426,3 +426,22 @@ def test_notebook_with_magics_compiles(tmp_path):
     assert sub.cell_numbers == [2, 4, 6]  # cell 3 is left empty, cell 5 is %%bash
     for cell in sub.cells:
         compile(cell, "x", "exec")
+
+
+def test_a_cell_indented_as_a_whole_runs_as_ipython_runs_it(tmp_path):
+    """IPython strips the first line's indent from every line that has it (leading_indent)."""
+    sub = load_cells(tmp_path, "\n    class ReLU:\n        pass\n    x = 1\n", "\tz = 2\n")
+    assert sub.cells == ["\nclass ReLU:\n    pass\nx = 1\n", "z = 2\n"]
+    for cell in sub.cells:
+        compile(cell, "<cell>", "exec")
+
+
+def test_a_notebooks_outputs_do_not_count_towards_the_size_limit(tmp_path):
+    plot = {"output_type": "display_data", "metadata": {},
+            "data": {"image/png": "A" * (MAX_BYTES + 1000)}}
+    cell = new_code_cell("x = 1")
+    cell.outputs = [nbformat.from_dict(plot)]
+    assert load_submission(write_notebook(tmp_path, cell)).cells == ["x = 1"]
+    big = write_notebook(tmp_path, new_code_cell("#" * (MAX_BYTES + 1)), name="code.ipynb")
+    with pytest.raises(SubmissionError, match="the notebook's code is too large"):
+        load_submission(big)

@@ -167,6 +167,8 @@ def find_submissions(directory: Path) -> tuple[list[Path], list[str]]:
     for path in sorted(directory.rglob("*")):
         rel = path.relative_to(directory)
         if any(part.startswith(".") or part in IGNORED_PARTS for part in rel.parts):
+            if path.is_file() and rel.name.startswith(".") and path.suffix.lower() in KINDS:
+                others.append(f"{rel.as_posix()} (a hidden file, ignored)")
             continue
         # A link could point at grader files, which this (root) process can read.
         if path.is_symlink() or not path.resolve().is_relative_to(top):

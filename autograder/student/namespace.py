@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from autograder.submission import Submission
+from autograder.submission import BODY_CELL_MAGICS, Submission, clean_cell
 
 # Names IPython (or the notebook's setup cell) puts in the namespace: never student code.
 NOTEBOOK_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "display", "grader"})
@@ -75,6 +75,8 @@ class _Collector:
             self._add_cell(name, obj)
         elif _importable(obj):
             self.imports.append(f"from {obj.__module__} import {obj.__qualname__} as {name}")
+        elif _exporter(obj):  # a ufunc such as scipy.special.erf: no importable __qualname__
+            self.imports.append(f"from {_exporter(obj)} import {obj.__name__} as {name}")
         elif _literal(obj) and not hasattr(builtins, name):
             self.imports.append(f"{name} = {obj!r}")
         else:
@@ -89,6 +91,7 @@ class _Collector:
         if key in self.files:
             return
         self.files.add(key)
+        source, _ = clean_cell(source, 0)  # IPython's own lines (!pip, obj?) as a notebook's
         used, bound = _names(source)
         self.seen.update(bound)  # defined by this very cell
         for dep in sorted(used - bound):
@@ -100,10 +103,12 @@ class _Collector:
             lines = linecache.getlines(code.co_filename)
             if lines:
                 return code.co_filename, "".join(lines)
-        # A class without methods of its own: the last history cell that defines it.
+        # A class without methods of its own, or run by a cell magic (%%time: its code is
+        # "<timed exec>", which linecache does not hold): the last history cell defining it.
         for index in range(len(self.history) - 1, 0, -1):
-            if name in _names(self.history[index])[1]:
-                return f"In[{index}]", self.history[index]
+            cell = _magic_body(str(self.history[index]))
+            if name in _names(cell)[1]:
+                return f"In[{index}]", cell
         return None, ""
 
     def _cell_label(self, source: str) -> str:
@@ -158,6 +163,35 @@ def _importable(obj: Any) -> bool:
     for part in qualname.split("."):
         target = getattr(target, part, None)
     return target is obj
+
+
+def _exporter(obj: Any) -> str | None:
+    """The shortest public module already imported that exports ``obj`` under its
+    ``__name__`` (``scipy.special`` for its ``erf`` ufunc), or None."""
+    name = getattr(obj, "__name__", None)
+    if not isinstance(name, str) or not name.isidentifier():
+        return None
+    found = [module for module, value in list(sys.modules.items())
+             if value is not None and not any(p.startswith("_") for p in module.split("."))
+             and module != "__main__" and getattr(value, name, None) is obj]
+    return min(found, key=lambda m: (m.count("."), len(m))) if found else None
+
+
+def _magic_body(cell: str) -> str:
+    """The body of a history cell that IPython turned into
+    ``get_ipython().run_cell_magic('time', '', body)`` for a %%time / %%timeit / %%capture
+    cell; any other cell as it is."""
+    try:
+        tree = ast.parse(cell)
+    except SyntaxError:
+        return cell
+    if len(tree.body) == 1 and isinstance(tree.body[0], ast.Expr):
+        call = tree.body[0].value
+        if isinstance(call, ast.Call) and getattr(call.func, "attr", "") == "run_cell_magic" \
+                and len(call.args) == 3 and all(isinstance(a, ast.Constant) for a in call.args) \
+                and call.args[0].value in BODY_CELL_MAGICS:
+            return str(call.args[2].value)
+    return cell
 
 
 def _literal(obj: Any) -> bool:
