@@ -1258,7 +1258,15 @@ class Conv2d(Module):
         # transpose when cols has more rows: the same sums, which OpenBLAS runs faster with
         # the taller matrix on the left (the second convolution's: 3.8 against 4.5 ms).
         grad = gradOutput.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)
-        both = (cols @ grad.T).T if len(cols) > len(grad) else grad @ cols.T
+        # Few outputs over a long inner axis (the first convolution's: 16 x 10 sums of 100k
+        # terms) run 3x faster in blocks of at most 10**6 multiply-adds, where OpenBLAS uses
+        # its small-matrix kernel instead of packing both operands (3.5% of a CNN step).
+        block = 10**6 // (len(grad) * len(cols))
+        if block >= 4096:
+            both = sum(grad[:, start:start + block] @ cols[:, start:start + block].T
+                       for start in range(0, grad.shape[1], block))
+        else:
+            both = (cols @ grad.T).T if len(cols) > len(grad) else grad @ cols.T
         self.gradW[...] = both[:, :-1].reshape(self.W.shape)
         self.gradb[...] = both[:, -1]
         # END SOLUTION
