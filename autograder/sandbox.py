@@ -125,7 +125,10 @@ class StudentError(Exception):
         self.traceback = traceback
 
     def short(self) -> str:
-        where = self.traceback.strip().splitlines()[0].strip() if self.traceback.strip() else ""
+        """"Type: message (File ..., line n, in Class.method)", at the innermost frame of the
+        submission's code: where the exception came from, not the container that called it."""
+        files = [ln.strip() for ln in self.traceback.splitlines() if ln.strip().startswith("File")]
+        where = files[-1] if files else ""
         text = f"{self.exc_type}: {self.message}".strip().rstrip(":")
         return f"{text} ({where})" if where else text
 

@@ -303,11 +303,14 @@ class Handler:
 
     # -- errors ---------------------------------------------------------------------
     def describe(self, exc: BaseException) -> dict:
-        frames = [
-            f for f in traceback.extract_tb(exc.__traceback__)
-            if f.filename.startswith(self.filename)
-        ]
-        lines = traceback.format_list(frames[-3:]) if frames else []
+        # The submission's own frames, named by qualified name ("ReLU.updateOutput": every
+        # layer has an updateOutput), the innermost last.
+        frames = [(frame.f_code.co_filename, lineno, frame.f_code.co_qualname)
+                  for frame, lineno in traceback.walk_tb(exc.__traceback__)
+                  if frame.f_code.co_filename.startswith(self.filename)]
+        lines = [f'  File "{name}", line {lineno}, in {where}\n'
+                 f"    {linecache.getline(name, lineno).strip()}\n"
+                 for name, lineno, where in frames[-3:]]
         return {
             "type": type(exc).__name__,
             "message": str(exc)[:2000],
