@@ -309,6 +309,21 @@ def test_same_student_with_the_stub_and_a_worked_notebook_is_graded_by_the_noteb
                         "also found: modules.py, utils.py"]
 
 
+def test_a_student_in_two_gradescope_submissions_is_flagged_on_both(tmp_path):
+    metadata = METADATA.replace("    :sid: '1003'", "    :sid: '1001'")
+    root = tmp_path / "export"
+    for folder, name in (("submission_101", "modules.py"), ("submission_102", "modules.py"),
+                         ("submission_103", "modules.py")):
+        (root / folder).mkdir(parents=True)
+        (root / folder / name).write_text("x = 1\n")
+    (root / "submission_metadata.yml").write_text(metadata)
+    entries = {e.source.split("/")[0]: e for e in discover(root, tmp_path / ".scratch", "modules")}
+    says = "student 1001 is also credited with"
+    assert any(says in n and "submission_102" in n for n in entries["submission_101"].notes)
+    assert any(says in n and "submission_101" in n for n in entries["submission_102"].notes)
+    assert not any(says in n for n in entries["submission_103"].notes)
+
+
 def test_links_in_the_submissions_folder_are_not_graded(tmp_path):
     """A link may point at any file the grader can read, the reference solution included."""
     subs = tmp_path / "subs"

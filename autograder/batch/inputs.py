@@ -82,7 +82,24 @@ def discover(source: str | Path, scratch: Path, expected_stem: str = "",
                           names)
                    for child in children]
         entries = _flag_same_stem(entries, root, names)
-    return _unique_keys(entries + _skipped_entries(skipped, root, entries))
+    return _unique_keys(_flag_repeated_students(entries + _skipped_entries(skipped, root,
+                                                                           entries)))
+
+
+def _flag_repeated_students(entries: list[Entry]) -> list[Entry]:
+    """A student credited with several submissions (a resubmission exported twice, a group
+    listed again) gets a gradebook row for each: each says so, for the instructor to pick."""
+    sources: dict[str, list[str]] = {}
+    for entry in entries:
+        for student in entry.students:
+            sources.setdefault(student.id, []).append(entry.source)
+    for entry in entries:
+        for student in entry.students:
+            others = [s for s in sources[student.id] if s != entry.source]
+            if others:
+                entry.notes.append(f"student {student.id} is also credited with "
+                                   f"{', '.join(others)}: the gradebook has a row for each")
+    return entries
 
 
 def _skipped_entries(skipped: list[tuple[Path, str]], root: Path,
