@@ -45,8 +45,9 @@ everything here does not guarantee full marks.
 ## Submit
 
 Submit `{stem}.ipynb` (or `{stem}.py`). When graded, cells under
-`if __name__ == "__main__":` are skipped; the rest must run without errors, and may use
-NumPy but not PyTorch.
+`if __name__ == "__main__":` are skipped; the rest may use NumPy but not PyTorch. A cell
+whose top-level code runs longer than {load} s (a training loop) is cut: only its imports,
+classes and functions are kept. Put experiments under the `__main__` guard.
 """
 
 
@@ -77,7 +78,8 @@ def build_release(assignment: Assignment) -> Release:
         f"{stem}.ipynb": notebook_text(build_notebook(module, assignment, regions)),
         "README.md": README.format(title=assignment.title, stem=stem,
                                    threshold=f"{threshold:.0%}",
-                                   budget=f"{_budget(assignment):g} s"),
+                                   budget=f"{_budget(assignment):g} s",
+                                   load=f"{assignment.load_timeout:g}"),
         **otter_test_files(assignment),
         "assignment.toml": public_spec(assignment),
     }
