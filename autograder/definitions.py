@@ -37,13 +37,20 @@ def parse(code: str) -> ast.Module:
         return ast.parse(code)
 
 
-def definitions_only(code: str) -> Definitions:
-    """The definitions of ``code``; empty if it does not parse or defines nothing."""
+def definitions_only(code: str, keep_prefix: bool = False) -> Definitions:
+    """The definitions of ``code``; empty if it does not parse or defines nothing.
+
+    ``keep_prefix``: also every statement before the first loop, ``with`` block or bare call
+    (``train(net)``), where the time most likely went; so ``f = partial(np.logaddexp, 0)``
+    above the class that uses it stays. The caller falls back to the strict form when this
+    one is too slow as well."""
     try:
         tree = parse(code)
     except (SyntaxError, ValueError, RecursionError):  # ValueError: a NUL byte
         return Definitions("", ())
-    kept = [node for node in tree.body if _defines(node)]
+    first_action = next((i for i, node in enumerate(tree.body) if _acts(node)),
+                        len(tree.body)) if keep_prefix else 0
+    kept = [node for i, node in enumerate(tree.body) if i < first_action or _defines(node)]
     if not kept:
         return Definitions("", ())
     lines = code.split("\n")
@@ -66,6 +73,12 @@ def _defines(node: ast.stmt) -> bool:
             stmt for handler in node.handlers for stmt in handler.body]
         return all(isinstance(s, ast.Pass) or _defines(s) for s in parts)
     return False
+
+
+def _acts(node: ast.stmt) -> bool:
+    """A statement that is likely to be where a slow cell spends its time."""
+    return isinstance(node, (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)) or (
+        isinstance(node, ast.Expr) and _calls(node.value))
 
 
 def _calls(node: ast.AST) -> bool:

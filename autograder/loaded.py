@@ -33,6 +33,9 @@ class LoadedSubmission:
         self.reduced: dict[int, str] = {}  # cell -> its definitions only (autograder.definitions)
         self.reduced_notes: dict[int, str] = {}
         self.cell_errors: dict[int, str] = {}  # cell -> what its top-level code raised
+        self.load_spent = 0.0  # seconds of top-level code so far
+        self.loaded_once = False
+        self.ran: set[int] = set()  # cells that ran to the end in some pass
         self._load(first=True)
 
     # -- the worker -----------------------------------------------------------------
@@ -54,24 +57,28 @@ class LoadedSubmission:
         self.session.deadline = None
         errors: list[str] = []
         loaded = False
-        started = time.monotonic()
         for i, (cell, label) in enumerate(zip(sub.cells, labels, strict=True)):
             if i in self.skipped_cells:
                 continue
             what = "the module's top-level code" if sub.kind == "py" else label
-            if sub.kind != "py" and i not in self.reduced and \
-                    time.monotonic() - started > 2 * self.load_timeout:
+            # Until the first complete load, time counts across the restarts a slow cell
+            # causes: each of twenty slow cells would otherwise get its own allowance.
+            if sub.kind != "py" and i not in self.reduced and i not in self.ran and \
+                    not self.loaded_once and self.load_spent > 2 * self.load_timeout:
                 self._reduce(i, cell, f"{what} ran as its definitions only: the notebook's "
-                             f"top-level code had used its {2 * self.load_timeout:g} s")
+                             f"top-level code had used its {2 * self.load_timeout:g} s",
+                             strict=False)  # a cell without loops or calls runs whole
+            started = time.monotonic()
             try:
                 info = self.session.load([self.reduced.get(i, cell)], sub.filename, [label],
                                          append=loaded, timeout=self.load_timeout,
                                          notebook=sub.kind != "py")
             except WorkerFailure as exc:
-                if not isinstance(exc, BudgetExhausted) and i not in self.reduced and self._reduce(
-                        i, cell, f"{what} ran past the time limit or stopped the worker "
-                        f"({exc}): only its definitions were kept (keep long-running code "
-                        "such as training out of the graded file)"):
+                self.load_spent += time.monotonic() - started
+                note = (f"{what} ran past the time limit or stopped the worker ({exc}): only "
+                        "its definitions were kept (keep long-running code such as training "
+                        "out of the graded file)")
+                if not isinstance(exc, BudgetExhausted) and self._reduce(i, cell, note):
                     return self._load()
                 self.reduced.pop(i, None)
                 self.skipped_cells[i] = (f"{what} was skipped: {exc} (keep long-running code "
@@ -80,6 +87,8 @@ class LoadedSubmission:
                 if not self.session.worker.alive() or sub.kind != "py":
                     return self._load()
                 return
+            self.load_spent += time.monotonic() - started
+            self.ran.add(i)
             loaded = True
             self.names = set(info["names"])
             for e in info["errors"]:
@@ -88,15 +97,22 @@ class LoadedSubmission:
                 self.cell_errors[i] = errors[-1]
         if sub.kind != "py":
             self.load_failure = None
+        self.loaded_once = True
         if first or not self.load_errors:
             self.load_errors = errors + list(self.reduced_notes.values()) + list(
                 self.skipped_cells.values())
             self.notes = list(sub.dropped) + self.load_errors
 
-    def _reduce(self, i: int, cell: str, note: str) -> bool:
-        """Run cell ``i`` as its definitions only from now on; False if it defines nothing."""
-        found = definitions_only(cell)
-        if not found.code:
+    def _reduce(self, i: int, cell: str, note: str, strict: bool = True) -> bool:
+        """Run a smaller cell ``i`` from now on: first its definitions with the statements
+        before its first loop or call, then (``strict``) its definitions only; False when
+        nothing smaller is left."""
+        candidates = [definitions_only(cell, keep_prefix=True)]
+        candidates += [definitions_only(cell)] if strict else []
+        current = self.reduced.get(i, cell)
+        after = next((k + 1 for k, c in enumerate(candidates) if c.code == current), 0)
+        found = next((c for c in candidates[after:] if c.code and c.code != current), None)
+        if found is None:
             return False
         self.reduced[i] = found.code
         names = f" ({', '.join(found.names)})" if found.names else ""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -194,7 +195,7 @@ def clean_cell(source: str, number: int) -> tuple[str, list[str]]:
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None:
         return "", []
-    lines = _without_leading_indent(lines, first)
+    lines = _without_leading_indent(lines)
     notes: list[str] = []
     head = lines[first].strip()
     if head.startswith("%%"):
@@ -205,13 +206,10 @@ def clean_cell(source: str, number: int) -> tuple[str, list[str]]:
     return "\n".join(_clean_lines(lines, number, notes)), notes
 
 
-def _without_leading_indent(lines: list[str], first: int) -> list[str]:
-    """IPython runs a cell whose first line is indented as if it were not (its
-    ``leading_indent`` transform): the first line's indent comes off every line that has it."""
-    indent = lines[first][: len(lines[first]) - len(lines[first].lstrip(" \t"))]
-    if not indent:
-        return lines
-    return [line[len(indent):] if line.startswith(indent) else line for line in lines]
+def _without_leading_indent(lines: list[str]) -> list[str]:
+    """IPython runs a cell indented as a whole as if it were not: the indent every line
+    shares comes off (``textwrap.dedent``; blank lines do not count). Line count unchanged."""
+    return textwrap.dedent("\n".join(lines)).split("\n")
 
 
 def _clean_lines(lines: list[str], number: int, notes: list[str]) -> list[str]:

@@ -53,3 +53,15 @@ def test_any_text_gives_code_that_compiles_or_nothing(text):
     code = definitions_only(text).code
     if code:
         compile(code, "<cell>", "exec")
+
+
+def test_the_prefix_before_the_first_loop_or_call_can_be_kept():
+    """A helper made by a call above the class that uses it (the second notebook round's
+    N3: logaddexp0 = partial(np.logaddexp, 0)) stays when the prefix is kept."""
+    cell = ("import numpy as np\nfrom functools import partial\n"
+            "logaddexp0 = partial(np.logaddexp, 0)\nclass SoftPlus:\n    pass\n"
+            "while True:\n    pass\nlate = partial(np.add, 1)\n")
+    generous = definitions_only(cell, keep_prefix=True).code.split("\n")
+    strict = definitions_only(cell).code.split("\n")
+    assert generous[2] == "logaddexp0 = partial(np.logaddexp, 0)" and strict[2] == ""
+    assert generous[5] == generous[7] == ""  # the loop and what follows it with a call

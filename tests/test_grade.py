@@ -155,6 +155,22 @@ def test_many_slow_notebook_cells_cost_at_most_twice_the_load_timeout_each_pass(
     assert time.monotonic() - started < 60
 
 
+def test_cells_that_time_out_share_one_allowance_across_restarts(tmp_path, reference):
+    """The first notebook round's F7b still scored 0 after the allowance came in: each
+    timeout restarted the pass, and each pass had a fresh allowance."""
+    nb = _notebook_from(SOLUTION_TEXT)
+    for position in range(len(nb.cells), 2, -2):
+        nb.cells.insert(position, nbformat.v4.new_code_cell("import time\ntime.sleep(30)\n"))
+    path = tmp_path / "experiments.ipynb"
+    nbformat.write(nb, path)
+    started = time.monotonic()
+    result = grade(path, load_timeout=1.5)
+    assert stable_json(result)["components"] == stable_json(reference)["components"]
+    timed_out = [n for n in result.notes if "ran past the time limit" in n]
+    assert 1 <= len(timed_out) <= 3 and any("had used its 3 s" in n for n in result.notes)
+    assert time.monotonic() - started < 90
+
+
 def test_a_missing_component_is_explained_by_its_own_cell(tmp_path):
     """Not by the first cell that failed (the black-box round's F3), and a definition under
     a __main__ guard says that the grader does not run it (C1)."""

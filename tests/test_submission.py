@@ -429,9 +429,14 @@ def test_notebook_with_magics_compiles(tmp_path):
 
 
 def test_a_cell_indented_as_a_whole_runs_as_ipython_runs_it(tmp_path):
-    """IPython strips the first line's indent from every line that has it (leading_indent)."""
-    sub = load_cells(tmp_path, "\n    class ReLU:\n        pass\n    x = 1\n", "\tz = 2\n")
-    assert sub.cells == ["\nclass ReLU:\n    pass\nx = 1\n", "z = 2\n"]
+    """IPython strips the indent every line shares (the second notebook round found that
+    stripping the first line's indent broke cells whose first line alone is indented)."""
+    sub = load_cells(tmp_path, "\n    class ReLU:\n        pass\n    x = 1\n", "\tz = 2\n",
+                     "    # a comment\nclass A:\n    pass\n",  # nothing shared: unchanged
+                     "    class B:\n            # deeper\n        pass\n")
+    assert sub.cells == ["\nclass ReLU:\n    pass\nx = 1\n", "z = 2\n",
+                         "    # a comment\nclass A:\n    pass\n",
+                         "class B:\n        # deeper\n    pass\n"]
     for cell in sub.cells:
         compile(cell, "<cell>", "exec")
 
