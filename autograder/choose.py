@@ -17,13 +17,12 @@ tells the student which file it graded:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.submission import MAX_BYTES, MAX_NOTEBOOK_BYTES
+from autograder.submission import SubmissionError, load_submission
 
 GENERATED_TEST = "from autograder.student.otter_bridge import otter_case"
 _DEFINITION = re.compile(r"^[ \t]*(?:class|def)[ \t]+(\w+)", re.MULTILINE)
@@ -88,25 +87,9 @@ def choose(found: Iterable[Path], directory: Path, stem: str = "",
 
 
 def _code(path: Path) -> str:
-    """The file's code as text: a notebook's code cells joined, "" if unreadable."""
+    """The file's code as the grader would run it (a notebook's code cells); "" if it
+    cannot be read (load_submission says why, should it be chosen)."""
     try:
-        notebook = path.suffix.lower() == ".ipynb"
-        if path.stat().st_size > (MAX_NOTEBOOK_BYTES if notebook else MAX_BYTES):
-            return ""  # load_submission's to refuse
-        text = path.read_text(encoding="utf-8-sig", errors="replace")
-    except OSError:
+        return "\n".join(load_submission(path).cells)
+    except SubmissionError:
         return ""
-    if path.suffix.lower() != ".ipynb":
-        return text
-    try:
-        cells = json.loads(text).get("cells", [])
-        return "\n".join(_source(c) for c in cells
-                         if isinstance(c, dict) and c.get("cell_type") == "code")
-    except (ValueError, AttributeError, RecursionError):
-        return ""
-
-
-def _source(cell: dict) -> str:
-    source = cell.get("source", "")
-    return "".join(s for s in source if isinstance(s, str)) if isinstance(source, list) \
-        else str(source)

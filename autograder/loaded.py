@@ -34,7 +34,6 @@ class LoadedSubmission:
         self.reduced_notes: dict[int, str] = {}
         self.cell_errors: dict[int, str] = {}  # cell -> what its top-level code raised
         self.load_spent = 0.0  # seconds of top-level code so far
-        self.loaded_once = False
         self.ran: set[int] = set()  # cells that ran to the end in some pass
         self._load(first=True)
 
@@ -42,12 +41,12 @@ class LoadedSubmission:
     def _load(self, first: bool = False) -> None:
         """Run the submission's top-level code cell by cell (a module is one cell).
 
-        A cell that hangs or kills the worker runs again, in a fresh worker, as its
-        definitions only (``autograder.definitions``: a class followed by a training loop
-        keeps the class, as in Jupyter); if that fails too, it is skipped. All of it is
-        noted. A notebook's top-level code has ``2 * load_timeout`` in all: past that, the
-        later cells run as their definitions at once, instead of each waiting for its own
-        timeout (twenty cells of experiments would use up the whole budget)."""
+        A cell that hangs or kills the worker runs again, in a fresh worker, smaller
+        (``_reduce``: a class followed by a training loop keeps the class, as in Jupyter);
+        when nothing smaller is left, it is skipped. All of it is noted. A notebook's
+        top-level code has ``2 * load_timeout`` in all: past that, the later cells with loops
+        or calls run reduced at once, instead of each waiting for its own timeout (twenty
+        cells of experiments would use up the whole budget)."""
         if first is False or not self.session.worker.alive():
             self.session.worker.start()
         sub = self.submission
@@ -61,10 +60,10 @@ class LoadedSubmission:
             if i in self.skipped_cells:
                 continue
             what = "the module's top-level code" if sub.kind == "py" else label
-            # Until the first complete load, time counts across the restarts a slow cell
-            # causes: each of twenty slow cells would otherwise get its own allowance.
+            # Time counts across the restarts a slow cell causes (each of twenty slow cells
+            # would otherwise get its own allowance), for cells that have not run yet.
             if sub.kind != "py" and i not in self.reduced and i not in self.ran and \
-                    not self.loaded_once and self.load_spent > 2 * self.load_timeout:
+                    self.load_spent > 2 * self.load_timeout:
                 self._reduce(i, cell, f"{what} ran as its definitions only: the notebook's "
                              f"top-level code had used its {2 * self.load_timeout:g} s",
                              strict=False)  # a cell without loops or calls runs whole
@@ -97,7 +96,6 @@ class LoadedSubmission:
                 self.cell_errors[i] = errors[-1]
         if sub.kind != "py":
             self.load_failure = None
-        self.loaded_once = True
         if first or not self.load_errors:
             self.load_errors = errors + list(self.reduced_notes.values()) + list(
                 self.skipped_cells.values())

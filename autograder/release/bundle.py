@@ -7,6 +7,7 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.mnist_check import time_budget
 from autograder.release.leaks import find_leaks, given_away
 from autograder.release.notebook import build_notebook, notebook_text
 from autograder.release.otter_tests import otter_test_files
@@ -113,7 +114,7 @@ def shared_with_other_assignments(module: str, assignment: Assignment) -> list[s
 
 
 def _budget(assignment: Assignment) -> float:
-    return float((assignment.mnist or {}).get("time_budget", 120.0))
+    return time_budget(assignment.mnist or {})
 
 
 def mnist_paragraph(assignment: Assignment) -> str:

@@ -28,8 +28,12 @@ def solution_lines(reference: str) -> set[str]:
     region_numbers = {n for r in regions for n in range(r.begin, r.end + 1)}
     outside = {normalise(line) for n, line in enumerate(reference.split("\n"), start=1)
                if n not in region_numbers}
-    return {line for line in inside - outside
-            if len(line) >= MIN_LENGTH and line not in TRIVIAL and not line.startswith("#")}
+    return {line for line in inside - outside if _telling(line)}
+
+
+def _telling(line: str) -> bool:
+    """A normalised line long and specific enough to give a solution away."""
+    return len(line) >= MIN_LENGTH and line not in TRIVIAL and not line.startswith("#")
 
 
 def hidden_markers(assignment: Assignment) -> set[str]:
@@ -70,9 +74,7 @@ def given_away(module: str, other_reference: str) -> list[str]:
     lines_of: dict[str, set[str]] = {}
     for region in find_regions(other_reference):
         owner = region.owner.split(".")[0] or "module-level code"
-        lines_of.setdefault(owner, set()).update(
-            line for line in map(normalise, region.lines)
-            if len(line) >= MIN_LENGTH and line not in TRIVIAL and not line.startswith("#"))
+        lines_of.setdefault(owner, set()).update(filter(_telling, map(normalise, region.lines)))
     return [owner for owner, lines in lines_of.items()
             if len(lines & shown) >= max(2, len(lines) / 2)]
 
