@@ -117,12 +117,16 @@ class Context:
         """A fresh instance: ``init`` positional and ``init_kwargs`` keyword arguments, each
         a name of the dims (an int, a pair, a string, a boolean) or a literal value; then
         each ``preset`` attribute set, in order."""
+        args, kwargs = self._init_args(dims)
+        if args or kwargs:
+            self.made.append(self.constructor(dims))
+        return self.session.new(self.name, *args, preset_attrs=preset, **kwargs)
+
+    def _init_args(self, dims: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
         args = [dims[a] if isinstance(a, str) else a for a in self.p.init]
         kwargs = {k: dims[v] if isinstance(v, str) else v
                   for k, v in getattr(self.p, "init_kwargs", {}).items()}
-        if self.p.init or kwargs:
-            self.made.append(self.constructor(dims))
-        return self.session.new(self.name, *args, preset_attrs=preset, **kwargs)
+        return args, kwargs
 
     def raised(self, exc: StudentError) -> str:
         """The message for an exception from student code, with the instance it came from."""
@@ -184,15 +188,15 @@ class Context:
         the constructor call (given ``dims``) says what the shapes cannot (stride, p, k)."""
         parts = [f"input {fmt_shape(x.shape)} {x.dtype}"]
         parts += [f"{k} {fmt_shape(v.shape)}" for k, v in (params or {}).items()]
-        made = f"{self.constructor(dims)} on " if dims is not None and self.p.init else ""
+        made = f"{self.constructor(dims)} on " if dims is not None and any(
+            self._init_args(dims)) else ""
         return f"for {made}" + ", ".join(parts) + (f" ({extra})" if extra else "")
 
     def constructor(self, dims: dict[str, Any]) -> str:
         """The call ``new`` makes for ``dims``, as the student would write it."""
-        args = [repr(dims[a] if isinstance(a, str) else a) for a in self.p.init]
-        args += [f"{k}={dims[v] if isinstance(v, str) else v!r}"
-                 for k, v in getattr(self.p, "init_kwargs", {}).items()]
-        return f"{self.name}({', '.join(args)})"
+        args, kwargs = self._init_args(dims)
+        shown = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+        return f"{self.name}({', '.join(shown)})"
 
 
 def call_array(ctx: Context, target: Handle, method: str, *args: Any,
