@@ -189,7 +189,8 @@ class StatefulParams(InputParams):
     init: list[str | int] = param(
         [], "constructor arguments, as names of `dims` or literal values")
     sequence: list[str] | None = param(
-        None, "operations in order: forward, backward, train, evaluate")
+        None, "operations in order: forward, backward, train, evaluate; `[]`: only the state "
+              "as the constructor leaves it (with `unset` formulas)")
     state: dict[str, dict[str, Any]] = param(
         {}, "state attributes set before the sequence: `{ shape = [...], dist = \"...\" }`")
     state_update: dict[str, str] = param(
@@ -201,7 +202,7 @@ class StatefulParams(InputParams):
         None, "PyTorch expression of the evaluation-mode output (may use the state by name)")
     state_mistakes: list[dict[str, Any]] = param(
         [], "known wrong state updates: `attr`, `formula`, `message`, optional `after` (the "
-            "operation, default forward)")
+            "operation, default forward; `init` for an empty `sequence`)")
 
 
 @dataclass(frozen=True)

@@ -562,8 +562,9 @@ def _check_all(keyed: _Keyed) -> None:
     assignment, sources = keyed.value
     for component in assignment.components:
         for check in component.checks:
-            if getattr(check.params, "reference", None) and getattr(check.params, "input",
-                                                                   None):
+            p = check.params
+            used = getattr(p, "sequence", None) != []  # an empty sequence runs no forward
+            if used and getattr(p, "reference", None) and getattr(p, "input", None):
                 _check_one(assignment, check, sources[component.name])
 
 

@@ -44,6 +44,18 @@ E = _solution()
 
 
 
+def test_layernorm_start_is_a_check_of_its_own(tmp_path, extended_reference):
+    """The start (gamma ones, beta zeros) is read off a fresh instance: a normalisation over
+    the wrong axis keeps that point, and a gamma of zeros loses only that point."""
+    bugs = {b.id: b for b in BUGS if b.id in ("ln_batch_axis", "ln_gamma_starts_zero")}
+    results = grade_entries(EXTENDED, load_assignment("extended"), extended_reference,
+                            list(bugs.values()), tmp_path)
+    start = "starts as gamma = 1, beta = 0 (as torch.nn.LayerNorm)"
+    axis = {check for _, check, _ in failures(results["ln_batch_axis"])}
+    assert "forward matches PyTorch" in axis and start not in axis
+    assert [check for _, check, _ in failures(results["ln_gamma_starts_zero"])] == [start]
+
+
 def test_reference_full_marks_and_each_bug_costs_only_its_component(tmp_path, extended_reference):
     """One grading per submission, two at a time (mnist=False)."""
     assignment = load_assignment("extended")

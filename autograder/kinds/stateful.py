@@ -10,7 +10,9 @@ student's object in the worker while the grader tracks the expected state:
 - ``state_mistakes``: known wrong formulas that name the cause of a mismatch;
 - ``state``: each attribute's shape and distribution, set before the first operation, or
   ``unset``: a formula for the value the docstring says ``None`` stands for (the attribute is
-  left as the constructor made it: the check of initialising from ``None``).
+  left as the constructor made it: the check of initialising from ``None``). With an empty
+  ``sequence`` only that start is checked (``gamma`` ones, ``beta`` zeros), so a wrong forward
+  pass does not cost it too.
 
 State is unobservable by the rest of a network, so any shape that broadcasts the same way
 passes (``(1, n)`` for ``(n,)``): only the values are compared.
@@ -50,6 +52,10 @@ def check_stateful(ctx: Context) -> None:
         training, history = True, []
         s.set(handle, "training", True)  # not the student's Module default: isolation
         x = ctx.make_input(rng, dims)
+        if not ctx.f["sequence"]:  # the constructor's start alone, whatever forward does
+            for name in state:
+                _check(ctx, name, s.get(handle, name), state[name],
+                       f"right after {ctx.constructor(dims)}", x, state, dims, "init", state=True)
         for op in ctx.f["sequence"]:
             history.append(op)
             where = _where(ctx, history, dims, x)

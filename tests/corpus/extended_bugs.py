@@ -63,6 +63,10 @@ LAYERNORM = [
         var = input.var(axis=0, keepdims=True)
 """)],
         causes={"spec_mistake"}, message="axis 0"),
+    Bug("ln_gamma_starts_zero", "LayerNorm", "gamma starts as zeros, not ones",
+        [("        self.gamma = np.ones(n_features)\n        self.beta = np.zeros(n_features)\n",
+          "        self.gamma = np.zeros(n_features)\n        self.beta = np.zeros(n_features)\n")],
+        message="right after LayerNorm("),
     Bug("ln_grad_no_variance_path", "LayerNorm",
         "gradInput ignores that the row variance depends on the input",
         [within("LayerNorm.updateGradInput",
