@@ -12,7 +12,8 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import autograder.kinds  # noqa: F401 - registers the check kinds
@@ -73,7 +74,10 @@ class Grader:
                 if beside or len(groups) > 1 else contextlib.nullcontext() as pool:
             trained = pool.submit(self._train_mnist, submission, started, hangs) \
                 if beside else None
-            phases = _Phases(len(groups))
+            # Hidden checks start only once the training has ended: student code that saw a
+            # hidden input could otherwise pass it to the training's visible outcome (a
+            # lock on a shared file reaches the other worker).
+            phases = _Phases(len(groups), after=trained)
             others = [pool.submit(self._check, submission, started, hangs, g, phases)
                       for g in groups[1:]]
             try:
@@ -100,14 +104,21 @@ class Grader:
     def _check(self, submission: Submission, started: float, hangs: Hangs,
                components: list[Component], phases: _Phases, train_after: bool = False
                ) -> _Checked:
-        """Grade ``components`` in a worker of their own (then train there, if asked)."""
+        """Grade ``components`` in a worker of their own; with ``train_after``, train there
+        between the public and the hidden checks, before student code has seen a hidden
+        input (the training's outcome is shown in full)."""
         with phases.guard(), self._session(submission, started, hangs) as session:
             run = self._load(submission, session)
-            results = CheckRunner(self, run).components(components, phases.wait)
+            trained: list[mnist_check.Outcome] = []
+
+            def between() -> None:
+                phases.wait()
+                if train_after:
+                    trained.append(mnist_check.train_outcome(run, self.mnist_early_stop))
+
+            results = CheckRunner(self, run).components(components, between)
             run.add_environment_notes()
-            outcome = mnist_check.train_outcome(run, self.mnist_early_stop) \
-                if train_after else None
-        return _Checked(results, run.notes, outcome)
+        return _Checked(results, run.notes, trained[0] if trained else None)
 
     def total_budget(self) -> float:
         """Seconds one submission may take, checks and MNIST training together."""
@@ -265,15 +276,19 @@ class _Checked:
 
 class _Phases:
     """Keeps the workers of one submission in step: no worker starts its hidden checks
-    before every worker has finished its public ones (a hidden input seen in one worker
-    could otherwise reach a public message of another through student code)."""
+    before every worker has finished its public ones, nor before the MNIST training
+    (``after``) has ended (a hidden input seen in one worker could otherwise reach a
+    visible message of another through student code)."""
 
-    def __init__(self, parties: int):
+    def __init__(self, parties: int, after: Future | None = None):
         self._barrier = threading.Barrier(parties) if parties > 1 else None
+        self._after = after
 
     def wait(self) -> None:
         if self._barrier is not None:
             self._barrier.wait()
+        if self._after is not None:
+            futures.wait([self._after])  # its worker is gone once it is done
 
     @contextlib.contextmanager
     def guard(self) -> Iterator[None]:

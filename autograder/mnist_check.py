@@ -125,7 +125,6 @@ class _Checkpoint:
     """One checked reply of ``train`` / ``train_more``."""
 
     accuracy: float
-    seconds: float
     batches_done: int
     finished: bool
     dtypes: tuple[str, ...] = ()  # what the worker says the network trained in (untrusted)
@@ -150,15 +149,14 @@ def _checkpoint(reply: object, y_test: np.ndarray, batches_before: int) -> _Chec
             or not (done > batches_before or finished and done >= batches_before) \
             or seconds is not None and type(seconds) not in (int, float):
         raise CheckFailed("training sent a malformed checkpoint", Cause.BAD_TYPE)
-    seconds = float(seconds) if seconds else 0.0
     out_of_time = reply.get("stopped_early") is True
     if reply.get("predictions") is None and not finished:  # skipped: far from the threshold
-        return _Checkpoint(0.0, seconds, done, finished, _dtypes(reply), None, out_of_time)
+        return _Checkpoint(0.0, done, finished, _dtypes(reply), None, out_of_time)
     predictions = as_array(reply.get("predictions"), "the predicted labels")
     if predictions.shape != y_test.shape:
         raise CheckFailed(f"expected {len(y_test)} predicted labels, got shape "
                           f"{predictions.shape}", Cause.SHAPE)
-    return _Checkpoint(float(np.mean(predictions == y_test)), seconds, done, finished,
+    return _Checkpoint(float(np.mean(predictions == y_test)), done, finished,
                        _dtypes(reply), reply.get("parameters"), out_of_time)
 
 
@@ -201,6 +199,7 @@ def _accuracy(run: LoadedSubmission, cfg: dict, early_stop: bool = True,
     # The worker stops training at its budget, then predicts the test set: for a slow
     # network (loops in a layer) on a loaded machine that takes a good part of the budget.
     wait = budget + max(PREDICT_SECONDS, budget / 2)
+    started = time.monotonic()  # the time shown is the grader's: the worker's could be faked
     reply = run.session.train(
         timeout=wait, cfg=train_cfg,
         x_train=np.ascontiguousarray(x_train.reshape(len(x_train), -1)),
@@ -222,6 +221,7 @@ def _accuracy(run: LoadedSubmission, cfg: dict, early_stop: bool = True,
             point = dataclasses.replace(point, finished=True, out_of_time=True)
             break
         point = _checkpoint(reply, y_test, point.batches_done)
+    seconds = time.monotonic() - started
     if not point.finished and point.accuracy < stop_at:
         raise CheckFailed("training sent more checkpoints than its schedule has",
                           Cause.BAD_TYPE)
@@ -230,7 +230,7 @@ def _accuracy(run: LoadedSubmission, cfg: dict, early_stop: bool = True,
         probe = require_probe(run.assignment, cfg, point.parameters, point.accuracy, x_test,
                               y_test)
     batches_per_epoch = -(-len(x_train) // int(cfg.get("batch_size", 128)))
-    return Outcome(point.accuracy, point.seconds,
+    return Outcome(point.accuracy, seconds,
                    epochs_trained=round(point.batches_done / batches_per_epoch, 2),
                    early=not point.finished, cast=dtype is not None and point.dtypes == (dtype,),
                    probe=probe, out_of_time=point.out_of_time)

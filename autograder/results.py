@@ -48,6 +48,7 @@ class Cause(StrEnum):
     EXCEPTION = "exception"
     TIMEOUT = "timeout"
     CRASH = "crash"
+    NOT_A_FUNCTION = "not_a_function"  # the forward near an input is not the forward at it
     MISSING = "missing"
     LOAD = "load"
     GRADER_ERROR = "grader_error"

@@ -129,7 +129,10 @@ class StudentError(Exception):
         submission's code: where the exception came from, not the container that called it."""
         files = [ln.strip() for ln in self.traceback.splitlines() if ln.strip().startswith("File")]
         where = files[-1] if files else ""
-        text = f"{self.exc_type}: {self.message}".strip().rstrip(":")
+        # One line: the message is the student's text, and a line break in it could start a
+        # line of a report that looks like the grader's ("All checks passed").
+        message = " ".join(line.strip() for line in self.message.splitlines() if line.strip())
+        text = f"{self.exc_type}: {message}".strip().rstrip(":")
         return f"{text} ({where})" if where else text
 
 

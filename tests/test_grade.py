@@ -384,6 +384,69 @@ def test_without_mnist_the_checks_are_split_over_two_workers_public_phase_first(
     assert "hidden" in phases and "public" not in phases[phases.index("hidden"):]
 
 
+@pytest.mark.parametrize("beside", [True, False])
+def test_no_hidden_check_starts_before_the_mnist_training_has_ended(monkeypatch, beside):
+    """Beside the checks (second worker) or in the checks' worker, the training ends before
+    student code sees a hidden input: nothing of a hidden check can reach its visible
+    outcome (through a lock on a shared file, or a global in the same worker)."""
+    import autograder.grade as grade_module
+    import autograder.mnist_check as mnist_check
+
+    quick, _ = _mnist_only(monkeypatch, threshold=0.5, epochs=1)
+    events: list[str] = []
+    real_run_check, real_train = grade_module.CheckRunner.run_check, mnist_check.train_outcome
+
+    def recording(self, check, name):
+        events.append(check.visibility)
+        return real_run_check(self, check, name)
+
+    def training(*args):
+        time.sleep(0.5)  # longer than the public checks of two components
+        outcome = real_train(*args)
+        events.append("trained")
+        return outcome
+
+    monkeypatch.setattr(grade_module.CheckRunner, "run_check", recording)
+    monkeypatch.setattr(mnist_check, "train_outcome", training)
+    grader = Grader(quick, parallel_mnist=beside)
+    result = grader.grade(load_submission(SOLUTION), only=["Linear", "ReLU", "MNIST"])
+    assert result.score == result.max_score
+    assert "public" in events and "hidden" in events
+    assert events.index("trained") < events.index("hidden")
+
+
+def test_mnist_outcome_is_the_same_whether_or_not_hidden_checks_run(tmp_path, monkeypatch):
+    """A submission that remembers every Linear input and reports them from the training
+    (the same worker: one core, grade-batch) shows only what public checks gave it."""
+    quick, _ = _mnist_only(monkeypatch, threshold=0.5, epochs=1)
+    spy = tmp_path / "spy.py"
+    spy.write_text(SOLUTION.read_text() + """
+
+_SEEN = []
+_forward = Linear.updateOutput
+
+
+def _spy(self, input):
+    if input.shape[1] == 784:  # the MNIST training
+        raise RuntimeError(f"seen {_SEEN}")
+    _SEEN.append(input.shape)
+    return _forward(self, input)
+
+
+Linear.updateOutput = _spy
+""")
+
+    def mnist_message(visibilities):
+        grader = Grader(quick, parallel_mnist=False, visibilities=visibilities)
+        result = grader.grade(load_submission(spy), only=["Linear", "MNIST"])
+        linear, mnist = result.components
+        assert all(k.passed for k in linear.checks if k.message != "not run")  # no effect
+        return mnist.checks[0].message.split(" (File")[0]  # the seen inputs
+
+    shown = mnist_message(("public", "hidden"))
+    assert "seen [(" in shown and shown == mnist_message(("public",))
+
+
 # --- MNIST early stopping: the grader scores each checkpoint and stops once it passes -------
 
 
@@ -537,6 +600,24 @@ def test_the_grader_stops_asking_once_a_checkpoint_passes(monkeypatch):
     outcome, requests = _scripted_outcome(monkeypatch, replies)
     assert requests == ["train", "train_more"], outcome
     assert outcome.accuracy == 1.0 and outcome.early and outcome.epochs_trained == 1.0
+
+
+@pytest.mark.parametrize("claimed", [0.0, -5.0, 1e9])
+def test_the_training_time_shown_is_the_graders_own(monkeypatch, claimed):
+    """The worker's "seconds" is the student's to fake (a patched clock): the outcome's time
+    is measured by the grader around its requests."""
+    reply = {"predictions": np.array([0, 1, 0, 1]), "finished": True, "batches_done": 1,
+             "seconds": claimed}
+
+    quick = _ScriptedSession._reply
+
+    def slow(self):
+        time.sleep(0.05)
+        return quick(self)
+
+    monkeypatch.setattr(_ScriptedSession, "_reply", slow)
+    outcome, _ = _scripted_outcome(monkeypatch, [reply], threshold=0.5)
+    assert 0.05 <= outcome.seconds < 60.0 and outcome.seconds != claimed
 
 
 def test_a_checkpoint_without_predictions_is_skipped_but_never_the_end(monkeypatch):

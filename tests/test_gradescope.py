@@ -148,6 +148,31 @@ def test_bundle_holds_what_gradescope_needs_and_nothing_of_the_students(bundle, 
     assert again.read_bytes() == bundle.read_bytes()  # reproducible
 
 
+def test_student_text_cannot_start_a_line_of_the_summary():
+    """A note quoting the student's exception, or the exception itself, stays on one line:
+    "All ... checks passed" must not appear as a line of its own."""
+    from autograder.gradescope.results import summary
+    from autograder.sandbox import StudentError
+
+    fake = "see below\n\nAll 118 checks passed, public and hidden.\nMNIST: 99.12%"
+    raised = StudentError("RuntimeError", fake, 'File "a.py", line 3, in <module>')
+    assert "\n" not in raised.short() and raised.short().startswith("RuntimeError: see below")
+    result = GradeResult("a.py", "modules", [], [], 1.0, 10.0)
+    lines = summary(result, "Modules", "a.py", [f"a.py raised {fake}"]).splitlines()
+    assert not any(line.startswith(("All 118", "MNIST")) for line in lines)
+
+
+def test_a_nan_in_the_results_is_refused_before_it_is_written():
+    """Python's json writes NaN, which JSON parsers reject: validation refuses it (the run
+    then writes the internal-error results instead)."""
+    from autograder.gradescope.results import validate
+
+    results = {"score": 1.0, "output": "", "tests": [],
+               "leaderboard": [{"name": "MNIST training time (s)", "value": float("nan")}]}
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        validate(results)
+
+
 def test_every_failure_cause_has_a_safe_hidden_sentence():
     """Hidden checks show a fixed sentence per cause: every cause the engine raises has one,
     and the engine raises only causes of the enumeration (no string literals)."""

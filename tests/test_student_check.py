@@ -116,6 +116,25 @@ def test_failure_shows_pass_fail_lines_and_the_message(tmp_path, capsys):
     assert re.search(rf"^Linear\s+\d+/{len(public)} public checks passed$", out, re.M)
 
 
+def test_in_a_release_folder_the_released_assignment_is_checked(tmp_path, monkeypatch, capsys):
+    """Found by the blind edition round: the README's `nngrade check edition_2025.py`
+    checked 'modules' (105/133 for a correct notebook). The release's assignment.toml, next
+    to the file or in the current directory, is the default."""
+    release = tmp_path / "release"
+    assert main(["release", "--assignment", "edition-2025", "--out", str(release)]) == 0
+    capsys.readouterr()
+    main(["check", str(release / "edition_2025.py"), "Gelu"])
+    assert "public checks of 'edition-2025'" in capsys.readouterr().out
+    elsewhere = tmp_path / "work.py"
+    elsewhere.write_text((release / "edition_2025.py").read_text())
+    monkeypatch.chdir(release)
+    main(["check", str(elsewhere), "Gelu"])
+    assert "public checks of 'edition-2025'" in capsys.readouterr().out
+    monkeypatch.chdir(tmp_path)
+    main(["check", str(elsewhere), "Linear"])
+    assert "public checks of 'modules'" in capsys.readouterr().out
+
+
 def test_unknown_component_is_a_usage_error(capsys):
     assert main(["check", str(TEMPLATE), "Linaer"]) == 2
     err = capsys.readouterr().err

@@ -14,9 +14,11 @@ COMMANDS: tuple[str, ...] = ("grade", "check", "release", "gradescope", "grade_b
                              "compare")
 
 
-def add_assignment_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--assignment", default="modules",
-                        help="assignment name or path to its assignment.toml (default: modules)")
+def add_assignment_argument(parser: argparse.ArgumentParser,
+                            default: str | None = "modules",
+                            help: str = "assignment name or path to its assignment.toml "  # noqa: A002
+                                        "(default: modules)") -> None:
+    parser.add_argument("--assignment", default=default, help=help)
 
 
 def positive_float(text: str) -> float:

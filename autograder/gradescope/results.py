@@ -52,6 +52,7 @@ HIDDEN_CAUSES: dict[Cause | None, str] = {
     Cause.EXCEPTION: "your code raised an exception",
     Cause.TIMEOUT: "timed out: an infinite loop, or far too slow (vectorise over the batch)",
     Cause.CRASH: "the process running your code died (crash, or out of memory)",
+    Cause.NOT_A_FUNCTION: "the forward pass gives other values near an input than at it",
     Cause.MISSING: "not found: the submission does not define this component",
     Cause.LOAD: "the submission's top-level code failed to run",
     Cause.GRADER_ERROR: "internal grader error; please report it",
@@ -159,6 +160,13 @@ def _fmt(points: float) -> str:
     return f"{points:g}"
 
 
+def printable(text: str) -> str:
+    """Student text (a file name, a note quoting an exception) on one line, its control
+    characters escaped: a newline in it must not start a line of the results (a fake
+    "Hidden checks: all passed")."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def summary(result: GradeResult, title: str, filename: str, notes: list[str]) -> str:
     """The top-level text. It never says "all passed" while hidden checks lost points."""
     checks = [(c, k) for c in result.components for k in c.checks]
@@ -181,7 +189,7 @@ def summary(result: GradeResult, title: str, filename: str, notes: list[str]) ->
                      f"{trained['threshold']:.1%}), trained in {trained['seconds']:.1f} s.")
     if notes:
         lines.append("Notes:")
-        lines += [f"  - {note}" for note in notes]
+        lines += [f"  - {printable(note)}" for note in notes]
     return "\n".join(lines)
 
 
@@ -229,11 +237,13 @@ def failure_results(message: str, seconds: float) -> dict[str, Any]:
 
 
 def validate(results: dict[str, Any]) -> None:
-    """Raise ``jsonschema.ValidationError`` unless ``results`` follows the specification."""
+    """Raise ``jsonschema.ValidationError`` unless ``results`` follows the specification,
+    and ``ValueError`` for a NaN or infinity (Python's json writes them; JSON has none)."""
     import jsonschema
 
     schema = json.loads(SCHEMA_PATH.read_text())
     jsonschema.Draft202012Validator(schema).validate(results)
+    json.dumps(results, allow_nan=False)
 
 
 def write_results(path: Path, results: dict[str, Any]) -> None:
@@ -243,7 +253,7 @@ def write_results(path: Path, results: dict[str, Any]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
     try:
         with os.fdopen(fd, "w") as fh:
-            json.dump(results, fh, indent=2)
+            json.dump(results, fh, indent=2, allow_nan=False)  # NaN is not JSON
             fh.write("\n")
             fh.flush()
             os.fsync(fh.fileno())

@@ -26,6 +26,7 @@ from autograder.gradescope.results import (
     VISIBILITIES,
     build_results,
     failure_results,
+    printable,
     validate,
     write_results,
 )
@@ -179,13 +180,6 @@ def find_submissions(directory: Path) -> tuple[list[Path], list[str]]:
             else:
                 others.append(rel.as_posix())
     return found, others
-
-
-def printable(name: str) -> str:
-    """A file name as students see it, its control characters escaped: a name is the
-    student's text, and a newline in it must not start a line of the results (a fake
-    "Hidden checks: all passed")."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
 
 
 def choose_message(found: list[Path], others: list[str], directory: Path, why: str = "") -> str:

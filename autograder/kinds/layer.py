@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks import Tolerance, as_array, assert_close, fmt_shape, require
+from autograder.checks import Tolerance, as_array, assert_close, close, fmt_shape, require
 from autograder.kinds.base import Context, call_array, check_kind, layer_args, make_array
 from autograder.results import Cause
 from autograder.spec import eval_expr, param_shapes, shape_of
@@ -172,6 +172,8 @@ def check_finite_diff(ctx: Context) -> None:
         numeric = _numeric_grad(ctx, t, g, None, eps)
         _require_input_dependence(ctx, t, g, numeric)
         assert_close(grad, numeric, tol, "gradInput", where, batch_of(t), hints(ctx))
+        reference = _reference_if_right(ctx, t, g, out)
+        _require_one_function(reference, "input", numeric, tol)
         if not ctx.f.get("grads"):
             continue
         forward(ctx, t)  # caches from the last perturbed forward must not leak into backward
@@ -179,8 +181,37 @@ def check_finite_diff(ctx: Context) -> None:
         ctx.session.call(t.handle, "accGradParameters", t.x, g)
         grads = ctx.session.get_attrs(t.handle, list(ctx.f["grads"].values()))
         for name, grad_name in ctx.f["grads"].items():
-            assert_close(grads[grad_name], _numeric_grad(ctx, t, g, name, eps), tol, grad_name,
-                         where, batch_of(t), hints(ctx))
+            numeric = _numeric_grad(ctx, t, g, name, eps)
+            assert_close(grads[grad_name], numeric, tol, grad_name, where, batch_of(t),
+                         hints(ctx))
+            _require_one_function(reference, name, numeric, tol)
+
+
+def _reference_if_right(ctx: Context, t: Trial, g: np.ndarray | None,
+                        out: np.ndarray) -> dict[str, np.ndarray] | None:
+    """The reference's output and gradients when the student's forward is right at this
+    input, else None (a wrong forward is checked against itself only)."""
+    if "reference" not in ctx.f:
+        return None
+    reference = ctx.reference(t.x, t.params, t.dims, t.target, g, grads=True)
+    right = out.shape == reference["output"].shape and close(
+        out.astype(np.float64), reference["output"], ctx.tol(out.dtype))
+    return reference if right else None
+
+
+def _require_one_function(reference: dict[str, np.ndarray] | None, name: str,
+                          numeric: np.ndarray, tol: Tolerance) -> None:
+    """A forward that is right at the input has the reference's derivative there. Otherwise
+    the forward answers inputs near the one it saw last differently (a linear model of its
+    own backward, say), and agreeing with that backward is worth nothing."""
+    if reference is None or name not in reference:
+        return
+    loose = Tolerance(2 * tol.rtol, 2 * tol.atol)  # both sides carry the steps' error
+    require(numeric.shape == reference[name].shape and close(numeric, reference[name], loose),
+            "your forward is right at this input, but its finite differences (steps of the "
+            "input around it) disagree with PyTorch's gradient: the forward must compute the "
+            "same function of its input on every call, whatever it was called with before",
+            Cause.NOT_A_FUNCTION)
 
 
 def _require_input_dependence(ctx: Context, t: Trial, g: np.ndarray | None,
