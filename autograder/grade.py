@@ -198,16 +198,17 @@ class CheckRunner:
         results = [ComponentResult(c.name, c.points) for c in comps]
         names = [self.run.resolve(c.names) for c in comps]
         checks: list[dict[int, CheckResult]] = [{} for _ in comps]
+        charged: list[dict[str, str]] = [{} for _ in comps]
         for phase in ("public", "hidden"):
             if phase == "hidden" and before_hidden is not None:
                 before_hidden()
-            for comp, name, done in zip(comps, names, checks, strict=True):
+            for comp, name, done, mistakes in zip(comps, names, checks, charged, strict=True):
                 if self.grader.progress and phase == "public":
                     self.grader.progress(comp.name)
                 for i, check in enumerate(comp.checks):
                     if check.visibility == phase:
                         done[i] = self._missing(comp, check) if name is None \
-                            else self.run_check(check, name)
+                            else charge_once(check, self.run_check(check, name), mistakes)
         for comp, result, name, done in zip(comps, results, names, checks, strict=True):
             result.checks = [done[i] for i in range(len(comp.checks))]
             result.found_as = name if name not in (None, comp.name) else None
@@ -239,7 +240,8 @@ class CheckRunner:
         try:
             run_kind(ctx)
         except CheckFailed as exc:
-            return _failed(check, exc.message, exc.cause)
+            return dataclasses.replace(_failed(check, exc.message, exc.cause),
+                                       mistake=exc.mistake)
         except HungMethod as exc:
             return _failed(check, exc.message, Cause.TIMEOUT)
         except StudentError as exc:
@@ -263,6 +265,29 @@ class CheckRunner:
         finally:
             self.run.session.deadline = None
         return CheckResult(check.name, True, check.points, check.points, "", check.visibility)
+
+
+# A property (inputs kept, repeated calls, gradients reset) counts only together with a
+# right result: these kinds fail on a wrong result whatever else it cost.
+PROPERTY_KINDS = frozenset({"no_mutation", "no_mutation_labels", "repeated", "grad_reset",
+                            "dropout_no_mutation"})
+
+
+def charge_once(check: CheckSpec, result: CheckResult, charged: dict[str, str]) -> CheckResult:
+    """One mistake costs one check: a failure whose result is exactly a known mistake that an
+    earlier check of the component already failed with (the same wrong formula at an edge
+    case, a hidden size, in the finite differences) is not charged again. ``charged`` maps
+    each such mistake to the first check that lost points for it."""
+    if result.passed or result.mistake is None or check.kind in PROPERTY_KINDS:
+        return result
+    first = charged.setdefault(result.mistake, check.name)
+    if first == check.name:
+        return result
+    cause = next((line.split("likely cause: ", 1)[1] for line in result.message.splitlines()
+                  if "likely cause: " in line), result.mistake)
+    return CheckResult(check.name, True, check.points, check.points,
+                       f"not charged again: the same mistake as in '{first}' ({cause})",
+                       check.visibility)
 
 
 @dataclass

@@ -100,6 +100,7 @@ class CheckResult:
     message: str = ""
     visibility: str = "public"
     cause: Cause | None = None
+    mistake: str | None = field(default=None, compare=False)  # grading only, not saved
 
     def to_json(self) -> dict[str, Any]:
         out = {"name": self.name, "passed": self.passed, "score": self.score,

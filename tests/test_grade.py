@@ -798,3 +798,24 @@ def test_a_near_miss_without_time_left_keeps_its_float32_result(monkeypatch):
         threshold=0.8, stop_margin=0.1)
     assert requests == ["train", "train"] and outcome.accuracy == 0.75
     assert outcome.cause is None and "no time was left" in outcome.note
+
+
+def test_a_training_that_crashed_shows_no_accuracy_in_the_table():
+    """Found by the blind edition round: a network whose training raised showed "accuracy
+    0.00% ..., 0.0 s" as if it had trained; the table now says it did not."""
+    import io
+
+    from autograder.render import render_table
+    from autograder.results import CheckResult, ComponentResult
+
+    def table(passed, cause):
+        mnist = ComponentResult("MNIST", 20.0, [CheckResult("accuracy", passed, 0.0, 20.0,
+                                                            "training raised ValueError",
+                                                            "public", cause)])
+        mnist.extra = {"accuracy": 0.0, "threshold": 0.97, "seconds": 0.0}
+        out = io.StringIO()
+        render_table(GradeResult("a.py", "modules", [mnist], [], 1.0, 10.0), out)
+        return out.getvalue()
+
+    assert "did not train to an accuracy" in table(False, "exception")
+    assert "accuracy 0.00% (threshold 97.0%)" in table(False, "accuracy")

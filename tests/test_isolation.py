@@ -192,3 +192,53 @@ def test_an_edition_option_mistake_loses_only_that_options_check(tmp_path, bug_i
     if bug.component == "Conv2d":  # the message shows the options of the failing case
         assert re.search(r"(for|with) Conv2d\(\d+, \d+, .*(stride|padding)=", lost[check]), \
             lost[check]
+
+
+# A mistake at ordinary shapes is charged by its own check; the edge cases, hidden sizes,
+# finite differences and stability checks that meet exactly the same wrong result are not
+# charged again (properties, which count only with a right result, still are).
+PROPERTIES = ["input and gradOutput are not modified",
+              "repeated calls (fresh data, another batch size); output and gradInput stored"]
+CHARGED_ONCE = {
+    "linear_gradW_over_batch": ("Linear", ["gradW and gradb match PyTorch",
+                                           "zeroGradParameters and repeated backward",
+                                           PROPERTIES[1]]),
+    "linear_no_bias": ("Linear", ["forward matches PyTorch", *PROPERTIES]),
+    "softmax_grad_sign": ("SoftMax", ["gradInput matches PyTorch", *PROPERTIES]),
+    "bn_alpha_swapped": ("BatchNormalization",
+                         ["moving statistics follow moving = moving*alpha + batch*(1-alpha)"]),
+    # The forward's missing 1/(1-p) costs the statistics check; the backward's its own.
+    "dropout_no_scaling": ("Dropout", ["training: drop rate, 1/(1-p) scaling, independent "
+                                       "elements", "backward reuses the forward mask",
+                                       PROPERTIES[0]]),
+}
+
+
+@pytest.mark.parametrize("bug_id", CHARGED_ONCE)
+def test_one_mistake_is_charged_once(tmp_path, bug_id):
+    from corpus.modules_bugs import BUGS
+
+    bug = next(b for b in BUGS if b.id == bug_id)
+    component, charged = CHARGED_ONCE[bug_id]
+    path = tmp_path / f"{bug_id}.py"
+    path.write_text(MODULES.build(bug))
+    result = Grader(load_assignment("modules"), mnist=False).grade(load_submission(path),
+                                                                  only=[component])
+    (comp,) = result.components
+    assert sorted(failed(comp)) == sorted(charged)
+    spared = [c for c in comp.checks if c.passed and c.message]
+    assert all(c.message.startswith("not charged again: the same mistake as in '")
+               for c in spared)
+    assert bug_id in ("bn_alpha_swapped", "dropout_no_scaling") or spared
+
+
+def test_a_right_backward_passes_finite_differences_of_a_wrong_forward(tmp_path):
+    """MSE's loss as a mean over all elements, its gradient right: the forward's mistake is
+    the loss check's; the backward agrees with PyTorch, so finite differences of the wrong
+    forward do not cost it again."""
+    comps = grade(tmp_path, [MODULES.within("MSECriterion.updateOutput",
+                                            "/ input.shape[0]", "/ input.size")],
+                  only=["MSECriterion"])
+    assert list(failed(comps["MSECriterion"])) == ["loss matches PyTorch",
+                                                   "input and target are not modified",
+                                                   PROPERTIES[1]]

@@ -15,12 +15,30 @@ from autograder.wire import Handle, Opaque
 
 
 class CheckFailed(Exception):
-    """A trial of a check failed; ``message`` is shown to the student, ``cause`` is an id."""
+    """A trial of a check failed; ``message`` is shown to the student, ``cause`` is an id.
+    ``mistake``: which result matched which exactly known mistake (``mistake_key``)."""
 
-    def __init__(self, message: str, cause: Cause | None = None):
+    def __init__(self, message: str, cause: Cause | None = None, mistake: str | None = None):
         super().__init__(message)
         self.message = message
         self.cause = cause
+        self.mistake = mistake
+
+
+# Diagnoses that identify a mistake exactly (the wrong result equals the mistake's result),
+# rather than describe a symptom (a shape, NaN, an arbitrary factor).
+EXACT_MISTAKES = frozenset({Cause.SPEC_MISTAKE, Cause.TIMES_BATCH, Cause.OVER_BATCH,
+                            Cause.SIGN_FLIP, Cause.FACTOR_2, Cause.FACTOR_HALF,
+                            Cause.TRANSPOSED})
+
+
+def mistake_key(what: str, cause_id: str | None, cause: str) -> str | None:
+    """``what`` (the output, gradInput, gradW, ...) and the exact mistake it matched; None
+    for any other failure. A spec mistake is told apart by its sentence; the generic ones by
+    their id (their sentences name the batch size, which differs from check to check)."""
+    if cause_id not in EXACT_MISTAKES:
+        return None
+    return f"{what}: {cause if cause_id == Cause.SPEC_MISTAKE else cause_id}"
 
 
 def fmt_shape(shape: tuple[int, ...]) -> str:
@@ -75,7 +93,7 @@ def assert_close(actual: Any, expected: np.ndarray, tol: Tolerance, what: str,
         lines.append(_worst(actual.astype(np.float64), expected, tol))
     if cause:
         lines.append(f"  likely cause: {cause}")
-    raise CheckFailed("\n".join(lines), cause_id)
+    raise CheckFailed("\n".join(lines), cause_id, mistake_key(what, cause_id, cause))
 
 
 def same_broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> bool:

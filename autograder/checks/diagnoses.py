@@ -40,7 +40,8 @@ def _shape_cause(actual, expected, tol) -> tuple[str | None, str]:
         return Cause.TRANSPOSED_SHAPE, "the result has the transposed shape"
     if actual.size == expected.size and close(actual.reshape(expected.shape), expected, tol):
         return Cause.RESHAPED, "right values, wrong shape: reshape to the expected shape"
-    return Cause.SHAPE, "wrong shape: check which axes you sum over and the padding"
+    padding = " and the padding" if expected.ndim == 4 else ""  # images: convolutions, pooling
+    return Cause.SHAPE, f"wrong shape: check which axes you sum over{padding}"
 
 
 FACTORS = (

@@ -54,10 +54,12 @@ def _mask(out: np.ndarray, x: np.ndarray, p: float) -> np.ndarray:
     return kept
 
 
-def _kept(out: np.ndarray, x: np.ndarray, p: float) -> np.ndarray:
+def _kept(out: np.ndarray, x: np.ndarray, p: float, scaled: bool = True) -> np.ndarray:
     """The keep-mask of a training output, which must keep something (an all-zero output is
-    not dropout; the drop rate itself is the statistics check's)."""
-    kept = _mask(out, x, p)
+    not dropout; the drop rate itself is the statistics check's). ``scaled=False``: the mask
+    is where the output is not zero, however kept values are scaled (the scaling is the
+    statistics check's, so that it costs no other check)."""
+    kept = _mask(out, x, p) if scaled else ~np.isclose(out, 0.0, atol=1e-12)
     require(bool(kept.any()), f"the training output dropped all {kept.size} values with "
             f"p={p:.3g}: nothing was computed, or everything was dropped",
             Cause.DROPOUT_RATE)
@@ -110,8 +112,8 @@ def check_fresh(ctx: Context) -> None:
         p = float(np.clip(dims["p"], 0.2, 0.8))
         handle = _dropout(ctx, p, training=True)
         x = rng.uniform(0.5, 2.0, STATS_SHAPE)
-        first = _mask(_forward(ctx, handle, x), x, p)
-        second = _mask(_forward(ctx, handle, x), x, p)
+        first = _kept(_forward(ctx, handle, x), x, p, scaled=False)
+        second = _kept(_forward(ctx, handle, x), x, p, scaled=False)
         same = float(np.mean(first == second))
         require(_binomial_ok(same, p * p + (1 - p) ** 2, first.size),
                 f"two training forwards share {same:.1%} of their mask: draw a fresh mask on "
@@ -125,7 +127,7 @@ def check_backward(ctx: Context) -> None:
         handle = _dropout(ctx, p, training=True)
         shape = (dims["batch"] * 8, dims["n"] * 8)  # enough values for a drop-rate bound
         x = rng.uniform(0.5, 2.0, shape) * rng.choice([-1, 1], (1, shape[1]))
-        kept = _kept(_forward(ctx, handle, x), x, p)
+        kept = _kept(_forward(ctx, handle, x), x, p, scaled=False)
         g = rng.standard_normal(x.shape)
         grad = call_array(ctx, handle, "updateGradInput", x, g, fallback="gradInput")
         expected = g * kept / (1.0 - p)
@@ -135,6 +137,9 @@ def check_backward(ctx: Context) -> None:
             require(not np.all(other_mask), f"gradInput is wrong {where}: backward uses a "
                     "different mask than forward: keep the forward mask and reuse it",
                     Cause.DROPOUT_MASK_NOT_REUSED)
+        require(not (grad.shape == expected.shape and np.allclose(grad, g * kept)),
+                f"gradInput is wrong {where}: it is gradOutput * mask, without the factor "
+                "1/(1-p) of the forward pass", Cause.DROPOUT_SCALE)
         assert_close(grad, expected, Tolerance(1e-6, 1e-9), "gradInput",
                      where + " (gradOutput * mask / (1-p), with the forward mask)", x.shape[0])
 
