@@ -72,7 +72,8 @@ class Grader:
             mnist_check.prefetch()
         with ThreadPoolExecutor(1, thread_name_prefix="nngrade-second") \
                 if beside or len(groups) > 1 else contextlib.nullcontext() as pool:
-            trained = pool.submit(self._train_mnist, submission, started, hangs) \
+            reserve = self._hidden_reserve(selected)
+            trained = pool.submit(self._train_mnist, submission, started, hangs, reserve) \
                 if beside else None
             # Hidden checks start only once the training has ended: student code that saw a
             # hidden input could otherwise pass it to the training's visible outcome (a
@@ -82,7 +83,8 @@ class Grader:
                       for g in groups[1:]]
             try:
                 first = self._check(submission, started, hangs, groups[0], phases,
-                                    train_after=with_mnist and not beside)
+                                    train_after=reserve if with_mnist and not beside
+                                    else None)
             except threading.BrokenBarrierError:  # the other worker's failure is the news
                 for other in others:
                     other.result()
@@ -102,19 +104,26 @@ class Grader:
                            notes, time.monotonic() - started, self.total_budget())
 
     def _check(self, submission: Submission, started: float, hangs: Hangs,
-               components: list[Component], phases: _Phases, train_after: bool = False
+               components: list[Component], phases: _Phases, train_after: float | None = None
                ) -> _Checked:
-        """Grade ``components`` in a worker of their own; with ``train_after``, train there
-        between the public and the hidden checks, before student code has seen a hidden
-        input (the training's outcome is shown in full)."""
+        """Grade ``components`` in a worker of their own; with ``train_after`` (seconds kept
+        for the hidden checks), train there between the public and the hidden checks, before
+        student code has seen a hidden input (the training's outcome is shown in full)."""
         with phases.guard(), self._session(submission, started, hangs) as session:
             run = self._load(submission, session)
             trained: list[mnist_check.Outcome] = []
 
             def between() -> None:
                 phases.wait()
-                if train_after:
+                if train_after is None:
+                    return
+                deadline = session.budget_deadline
+                if deadline is not None:
+                    session.budget_deadline = deadline - train_after
+                try:
                     trained.append(mnist_check.train_outcome(run, self.mnist_early_stop))
+                finally:
+                    session.budget_deadline = deadline
 
             results = CheckRunner(self, run).components(components, between)
             run.add_environment_notes()
@@ -135,27 +144,38 @@ class Grader:
         user serves one worker at a time)."""
         return (os.cpu_count() or 1) >= 2 and self._limits().user in ("auto", None)
 
+    def _hidden_reserve(self, components: list[Component]) -> float:
+        """Seconds of the budget the MNIST training leaves to the hidden checks, which start
+        only once it has ended: their time limits, at most a quarter of the budget."""
+        limit = float(self.check_timeout or self.assignment.check_timeout)
+        total = sum(float(self.check_timeout or check.params.timeout or limit)
+                    for comp in components for check in comp.checks
+                    if check.visibility == "hidden" and "hidden" in self.visibilities)
+        return min(total, self.total_budget() / 4)
+
     @contextlib.contextmanager
-    def _session(self, submission: Submission, started: float,
-                 hangs: Hangs) -> Iterator[Session]:
-        """A worker of its own for one submission, with the submission's time budget."""
+    def _session(self, submission: Submission, started: float, hangs: Hangs,
+                 reserve: float = 0.0) -> Iterator[Session]:
+        """A worker of its own for one submission, with the submission's time budget less
+        ``reserve`` seconds."""
         limits = self._limits()
         budget = self.total_budget()
         with Worker(limits, hidden=self._hidden(submission)) as worker:
             yield Session(worker, self.assignment.check_timeout,
-                          budget_deadline=started + budget, budget=budget, hangs=hangs,
+                          budget_deadline=started + budget - reserve, budget=budget, hangs=hangs,
                           check_timeout=float(self.check_timeout
                                               or self.assignment.check_timeout))
 
-    def _train_mnist(self, submission: Submission, started: float,
-                     hangs: Hangs) -> mnist_check.Outcome:
-        """The MNIST outcome, from a worker of its own (run beside the checks); stopped as
-        soon as a component the network needs hangs in a check."""
+    def _train_mnist(self, submission: Submission, started: float, hangs: Hangs,
+                     reserve: float) -> mnist_check.Outcome:
+        """The MNIST outcome, from a worker of its own (run beside the checks), ending
+        ``reserve`` seconds before the submission's budget; stopped as soon as a component
+        the network needs hangs in a check."""
         # The limits' BLAS threads (one by default): a second thread beside the checks'
         # worker spins against it (the first quarter epoch took 1.2 s instead of 0.42 s),
         # and gains little once the checks are done (0.37 s against 0.39 s per quarter).
         needed = mnist_check.needed_names(self.assignment)
-        with self._session(submission, started, hangs) as session:
+        with self._session(submission, started, hangs, reserve) as session:
             hangs.listen(lambda key: session.worker.interrupt()
                          if key.split(".")[0] in needed else None)
             return mnist_check.train_outcome(self._load(submission, session),

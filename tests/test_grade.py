@@ -415,6 +415,33 @@ def test_no_hidden_check_starts_before_the_mnist_training_has_ended(monkeypatch,
     assert events.index("trained") < events.index("hidden")
 
 
+@pytest.mark.parametrize("beside", [True, False])
+def test_the_training_leaves_the_hidden_checks_their_time(monkeypatch, beside):
+    """The hidden checks run after the training: it ends their time limits (at most a
+    quarter of the budget) before the submission's budget does."""
+    import autograder.mnist_check as mnist_check
+
+    quick, _ = _mnist_only(monkeypatch, threshold=0.5, epochs=1)
+    seen = []
+    real_train = mnist_check.train_outcome
+
+    def training(run, *args):
+        seen.append(run.session.budget_deadline - time.monotonic())
+        return real_train(run, *args)
+
+    monkeypatch.setattr(mnist_check, "train_outcome", training)
+    grader = Grader(quick, parallel_mnist=beside, budget=100.0, check_timeout=3.0)
+    only = ["Linear", "Conv2d", "MNIST"]
+    hidden = sum(c.visibility == "hidden" for name in only[:2]
+                 for c in quick.component(name).checks)
+    assert grader._hidden_reserve([quick.component(n) for n in only[:2]]) == 3.0 * hidden
+    result = grader.grade(load_submission(SOLUTION), only=only)
+    assert result.score == result.max_score
+    assert 100.0 - 3.0 * hidden - 10 < seen[0] <= 100.0 - 3.0 * hidden
+    many = Grader(quick, budget=100.0, check_timeout=30.0)
+    assert many._hidden_reserve(quick.components) == 25.0  # a quarter of the budget
+
+
 def test_mnist_outcome_is_the_same_whether_or_not_hidden_checks_run(tmp_path, monkeypatch):
     """A submission that remembers every Linear input and reports them from the training
     (the same worker: one core, grade-batch) shows only what public checks gave it."""
