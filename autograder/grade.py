@@ -218,17 +218,17 @@ class CheckRunner:
         results = [ComponentResult(c.name, c.points) for c in comps]
         names = [self.run.resolve(c.names) for c in comps]
         checks: list[dict[int, CheckResult]] = [{} for _ in comps]
-        charged: list[dict[str, str]] = [{} for _ in comps]
+        charged = [_Charged() for _ in comps]
         for phase in ("public", "hidden"):
             if phase == "hidden" and before_hidden is not None:
                 before_hidden()
-            for comp, name, done, mistakes in zip(comps, names, checks, charged, strict=True):
+            for comp, name, done, seen in zip(comps, names, checks, charged, strict=True):
                 if self.grader.progress and phase == "public":
                     self.grader.progress(comp.name)
                 for i, check in enumerate(comp.checks):
                     if check.visibility == phase:
                         done[i] = self._missing(comp, check) if name is None \
-                            else charge_once(check, self.run_check(check, name), mistakes)
+                            else seen.charge_once(check, self.run_check(check, name, seen))
         for comp, result, name, done in zip(comps, results, names, checks, strict=True):
             result.checks = [done[i] for i in range(len(comp.checks))]
             result.found_as = name if name not in (None, comp.name) else None
@@ -242,7 +242,8 @@ class CheckRunner:
             + (f"; {why}" if why else ""))
         return _failed(check, reason, Cause.MISSING)
 
-    def run_check(self, check: CheckSpec, name: str) -> CheckResult:
+    def run_check(self, check: CheckSpec, name: str,
+                  seen: _Charged | None = None) -> CheckResult:
         if check.visibility not in self.grader.visibilities:
             return _failed(check, "not run", Cause.SKIPPED)
         if self.run.session.out_of_time():
@@ -253,7 +254,8 @@ class CheckRunner:
             return _failed(check, self.run.load_failure, Cause.LOAD)
         seed = self.grader.seed if self.grader.seed is not None else self.run.assignment.seed
         ctx = Context(self.run.session, check, name, seed, self.run.assignment.tolerance,
-                      self.run.assignment.solution, self.run.assignment.reference_code)
+                      self.run.assignment.solution, self.run.assignment.reference_code,
+                      forward_passed=seen.forward_passed if seen else None)
         timeout = float(self.grader.check_timeout or check.params.timeout
                         or self.run.assignment.check_timeout)
         self.run.session.deadline = time.monotonic() + timeout
@@ -261,7 +263,7 @@ class CheckRunner:
             run_kind(ctx)
         except CheckFailed as exc:
             return dataclasses.replace(_failed(check, exc.message, exc.cause),
-                                       mistake=exc.mistake)
+                                       mistakes=exc.mistakes)
         except HungMethod as exc:
             return _failed(check, exc.message, Cause.TIMEOUT)
         except StudentError as exc:
@@ -293,21 +295,37 @@ PROPERTY_KINDS = frozenset({"no_mutation", "no_mutation_labels", "repeated", "gr
                             "dropout_no_mutation"})
 
 
-def charge_once(check: CheckSpec, result: CheckResult, charged: dict[str, str]) -> CheckResult:
-    """One mistake costs one check: a failure whose result is exactly a known mistake that an
-    earlier check of the component already failed with (the same wrong formula at an edge
-    case, a hidden size, in the finite differences) is not charged again. ``charged`` maps
-    each such mistake to the first check that lost points for it."""
-    if result.passed or result.mistake is None or check.kind in PROPERTY_KINDS:
-        return result
-    first = charged.setdefault(result.mistake, check.name)
-    if first == check.name:
-        return result
-    cause = next((line.split("likely cause: ", 1)[1] for line in result.message.splitlines()
-                  if "likely cause: " in line), result.mistake)
-    return CheckResult(check.name, True, check.points, check.points,
-                       f"not charged again: the same mistake as in '{first}' ({cause})",
-                       check.visibility)
+@dataclass
+class _Charged:
+    """What a component's checks so far tell the next ones: the known mistakes its ordinary
+    checks lost points for, and whether its ordinary forward check passed."""
+
+    mistakes: dict[str, str] = dataclasses.field(default_factory=dict)  # mistake -> check
+    forward_passed: bool | None = None
+
+    def charge_once(self, check: CheckSpec, result: CheckResult) -> CheckResult:
+        """One mistake costs one check: a failure whose every wrong result is exactly a known
+        mistake that an ordinary check of the component (public, not an edge case) already
+        lost points for is not charged again (the same wrong formula at an edge case, a
+        hidden size, in the finite differences). Properties count only with a right result,
+        and only a mistake made at ordinary shapes excuses others: an edge case or a hidden
+        check that finds one first is charged for it and excuses nothing."""
+        ordinary = check.visibility == "public" and not check.params.edge
+        if ordinary and check.kind == "forward":
+            self.forward_passed = self.forward_passed is not False and result.passed
+        if result.passed or not result.mistakes or check.kind in PROPERTY_KINDS:
+            return result
+        if not all(names & self.mistakes.keys() for names in result.mistakes):
+            if ordinary:
+                for name in frozenset().union(*result.mistakes):
+                    self.mistakes.setdefault(name, check.name)
+            return result
+        first = self.mistakes[min(result.mistakes[0] & self.mistakes.keys())]
+        cause = next((line.split("likely cause: ", 1)[1] for line in result.message.splitlines()
+                      if "likely cause: " in line), min(result.mistakes[0]))
+        return CheckResult(check.name, True, check.points, check.points,
+                           f"not charged again: the same mistake as in '{first}' ({cause})",
+                           check.visibility)
 
 
 @dataclass

@@ -100,7 +100,8 @@ class CheckResult:
     message: str = ""
     visibility: str = "public"
     cause: Cause | None = None
-    mistake: str | None = field(default=None, compare=False)  # grading only, not saved
+    # The exactly known mistakes its wrong results matched (grading only, not saved).
+    mistakes: tuple[frozenset[str], ...] = field(default=(), compare=False)
 
     def to_json(self) -> dict[str, Any]:
         out = {"name": self.name, "passed": self.passed, "score": self.score,

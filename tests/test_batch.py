@@ -386,3 +386,27 @@ def test_normalisation_ignores_names_comments_and_docstrings():
     b = "def g(values):\n\n    s = np.sum(values)\n    return s\n"
     assert sim.normalise(a) == sim.normalise(b)
     assert sim.normalise("y = np.sum(x)") != sim.normalise("y = np.mean(x)")
+
+
+def test_an_encrypted_or_corrupt_student_zip_is_one_unreadable_row(tmp_path):
+    """Found by the second red-team round: `zip -e` (RuntimeError) or a corrupt deflate
+    stream (zlib.error) stopped the whole batch without a gradebook."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "bob.py").write_text("x = 1")
+    with zipfile.ZipFile(subs / "mallory.zip", "w") as zf:
+        zf.writestr("modules.py", "x = 1")
+    data = bytearray((subs / "mallory.zip").read_bytes())
+    for header, flags in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # local, central
+        data[data.index(header) + flags] |= 0x1  # encrypted: reading needs a password
+    (subs / "mallory.zip").write_bytes(bytes(data))
+    with zipfile.ZipFile(subs / "eve.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("modules.py", "x = 1\n" * 2000)
+    data = bytearray((subs / "eve.zip").read_bytes())
+    data[40:48] = b"\xff" * 8  # inside the deflate stream of the only member
+    (subs / "eve.zip").write_bytes(bytes(data))
+    entries = {e.key: e for e in discover(subs, tmp_path / "scratch")}
+    assert entries["bob"].status is None
+    for key in ("mallory", "eve"):
+        assert entries[key].status == "unreadable", (key, entries[key].message)
+        assert "not a usable zip" in entries[key].message

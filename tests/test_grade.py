@@ -366,9 +366,9 @@ def test_without_mnist_the_checks_are_split_over_two_workers_public_phase_first(
 
     real_run_check = grade_module.CheckRunner.run_check
 
-    def recording(self, check, name):
+    def recording(self, check, name, *seen):
         phases.append(check.visibility)
-        return real_run_check(self, check, name)
+        return real_run_check(self, check, name, *seen)
 
     monkeypatch.setattr(grade_module, "Worker", CountingWorker)
     monkeypatch.setattr(grade_module.CheckRunner, "run_check", recording)
@@ -396,9 +396,9 @@ def test_no_hidden_check_starts_before_the_mnist_training_has_ended(monkeypatch,
     events: list[str] = []
     real_run_check, real_train = grade_module.CheckRunner.run_check, mnist_check.train_outcome
 
-    def recording(self, check, name):
+    def recording(self, check, name, *seen):
         events.append(check.visibility)
-        return real_run_check(self, check, name)
+        return real_run_check(self, check, name, *seen)
 
     def training(*args):
         time.sleep(0.5)  # longer than the public checks of two components

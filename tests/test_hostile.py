@@ -75,6 +75,7 @@ CASES = {
     "process_swarm": Case({}),
     "finite_difference_forgery": Case({"SoftPlus": "disagree with PyTorch's gradient"},
                                       only=("SoftPlus",)),
+    "finite_difference_counter": Case({"SoftPlus": "finite differences"}, only=("SoftPlus",)),
     "slow_conv": Case({"Conv2d": "timed out after"}, only=("Conv2d",), hostile=False),
     "nan_layer": Case({"LogSoftMax": "NaN or inf"}, only=("LogSoftMax",), hostile=False),
     "wrong_shape": Case({"Flatten": "shape: expected"}, only=("Flatten",), witness=("ReLU",),

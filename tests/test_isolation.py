@@ -207,6 +207,11 @@ CHARGED_ONCE = {
     "softmax_grad_sign": ("SoftMax", ["gradInput matches PyTorch", *PROPERTIES]),
     "bn_alpha_swapped": ("BatchNormalization",
                          ["moving statistics follow moving = moving*alpha + batch*(1-alpha)"]),
+    # At 2 features, half the gradient is also the gradient of the mean over all elements:
+    # either name of the mistake matches the one an earlier check gave.
+    "mse_grad_missing_2": ("MSECriterion", ["gradInput matches PyTorch", "input and target "
+                                            "are not modified", PROPERTIES[1]]),
+    "elu_grad_ignores_alpha": ("ELU", ["gradInput matches PyTorch", *PROPERTIES]),
     # The forward's missing 1/(1-p) costs the statistics check; the backward's its own.
     "dropout_no_scaling": ("Dropout", ["training: drop rate, 1/(1-p) scaling, independent "
                                        "elements", "backward reuses the forward mask",
@@ -242,3 +247,40 @@ def test_a_right_backward_passes_finite_differences_of_a_wrong_forward(tmp_path)
     assert list(failed(comps["MSECriterion"])) == ["loss matches PyTorch",
                                                    "input and target are not modified",
                                                    PROPERTIES[1]]
+
+
+NO_BACKWARD = '''
+
+class Conv2d(Conv2d):  # noqa: F821 - appended to the reference
+    def updateGradInput(self, input, gradOutput):
+        self.gradInput = np.zeros_like(input)
+        return self.gradInput
+
+    def accGradParameters(self, input, gradOutput):
+        pass
+'''
+EDGE_SIGN_FLIP = '''
+    def updateOutput(self, input):
+        output = super().updateOutput(input)
+        edge = min(input.shape[0], self.kernel_size, input.shape[3], input.shape[1]) == 1
+        self.output = -output if edge else output
+        return self.output
+'''
+
+
+def test_an_edge_case_never_excuses_another(tmp_path):
+    """Found by the second red-team round: a Conv2d without a backward, its output negated at
+    every edge shape, made the first edge check fail with "sign flipped" and the others
+    "not charged again" (3 to 6 of 16; 2 to 10 in the edition), because an edge check could
+    charge a mistake and a `pass` check stopped at its first wrong result. Only ordinary
+    checks charge a mistake now, and a check is excused only when every result is one."""
+    scores = {}
+    for name, attack in (("base", NO_BACKWARD), ("attack", NO_BACKWARD + EDGE_SIGN_FLIP)):
+        path = tmp_path / f"{name}.py"
+        path.write_text(MODULES.text() + attack)
+        result = Grader(load_assignment("modules"), mnist=False).grade(
+            load_submission(path), only=["Conv2d"])
+        (comp,) = result.components
+        assert not any("not charged again" in c.message for c in comp.checks), name
+        scores[name] = comp.score
+    assert scores["attack"] <= scores["base"] < 16

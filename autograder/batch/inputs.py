@@ -17,6 +17,7 @@ import re
 import shutil
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -129,6 +130,12 @@ def _same(path: Path, other: Path | None) -> bool:
     return other is not None and path.resolve() == other.resolve()
 
 
+# What reading a zip raises besides BadZipFile: an encrypted member (RuntimeError), an
+# unsupported compression (NotImplementedError), a corrupt stream (zlib.error, EOFError).
+UNUSABLE_ZIP = (zipfile.BadZipFile, OSError, ValueError, RuntimeError, NotImplementedError,
+                EOFError, zlib.error)
+
+
 # --- the root --------------------------------------------------------------------------------
 
 
@@ -141,7 +148,7 @@ def _open_root(source: Path, scratch: Path) -> tuple[Path, list[tuple[Path, str]
         target = scratch / "_root"
         try:
             skipped = _extract(source, target)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        except UNUSABLE_ZIP as exc:
             raise InputError(f"{source}: cannot extract the zip: {exc}") from exc
         return _unwrap(target), skipped
     if source.is_file():
@@ -194,7 +201,7 @@ def _entry(path: Path, student_id: str, root: Path, scratch: Path, names: Names,
 def _extract_student_zip(path: Path, target: Path, entry: Entry) -> Path | None:
     try:
         entry.notes.extend(why for _, why in _extract(path, target))
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except UNUSABLE_ZIP as exc:
         entry.status, entry.message = "unreadable", f"{entry.source}: not a usable zip ({exc})"
         return None
     return target

@@ -7,6 +7,7 @@ The check kinds themselves live in ``autograder.kinds``.
 
 from autograder.checks.assertions import (
     CheckFailed,
+    all_close,
     as_array,
     assert_close,
     fmt_shape,
@@ -14,5 +15,5 @@ from autograder.checks.assertions import (
 )
 from autograder.checks.tolerance import EXACT, Tolerance, close
 
-__all__ = ["EXACT", "CheckFailed", "Tolerance", "as_array", "assert_close", "close",
-           "fmt_shape", "require"]
+__all__ = ["EXACT", "CheckFailed", "Tolerance", "all_close", "as_array", "assert_close",
+           "close", "fmt_shape", "require"]

@@ -16,29 +16,38 @@ from autograder.wire import Handle, Opaque
 
 class CheckFailed(Exception):
     """A trial of a check failed; ``message`` is shown to the student, ``cause`` is an id.
-    ``mistake``: which result matched which exactly known mistake (``mistake_key``)."""
+    ``mistakes``: which result matched which exactly known mistake (``mistake_keys``: the
+    mistake's names, several where sizes make them one), one entry per wrong result; empty
+    unless every wrong result is such a mistake."""
 
-    def __init__(self, message: str, cause: Cause | None = None, mistake: str | None = None):
+    def __init__(self, message: str, cause: Cause | None = None,
+                 mistakes: tuple[frozenset[str], ...] = ()):
         super().__init__(message)
         self.message = message
         self.cause = cause
-        self.mistake = mistake
+        self.mistakes = mistakes
 
 
 # Diagnoses that identify a mistake exactly (the wrong result equals the mistake's result),
 # rather than describe a symptom (a shape, NaN, an arbitrary factor).
 EXACT_MISTAKES = frozenset({Cause.SPEC_MISTAKE, Cause.TIMES_BATCH, Cause.OVER_BATCH,
                             Cause.SIGN_FLIP, Cause.FACTOR_2, Cause.FACTOR_HALF,
-                            Cause.TRANSPOSED})
+                            Cause.TRANSPOSED, Cause.RESHAPED})
+# At batch size 2, dividing by the batch is halving, and multiplying by it doubling.
+SAME_AT_BATCH_2 = {Cause.OVER_BATCH: Cause.FACTOR_HALF, Cause.TIMES_BATCH: Cause.FACTOR_2}
 
 
-def mistake_key(what: str, cause_id: str | None, cause: str) -> str | None:
-    """``what`` (the output, gradInput, gradW, ...) and the exact mistake it matched; None
-    for any other failure. A spec mistake is told apart by its sentence; the generic ones by
-    their id (their sentences name the batch size, which differs from check to check)."""
+def mistake_keys(what: str, cause_id: str | None, cause: str,
+                 batch: int | None = None) -> frozenset[str]:
+    """The names of the exact mistake ``what`` (the output, gradInput, gradW, ...) matched:
+    empty for any other failure. A spec mistake is told apart by its sentence; the generic
+    ones by their id (their sentences name the batch size, which differs between checks)."""
     if cause_id not in EXACT_MISTAKES:
-        return None
-    return f"{what}: {cause if cause_id == Cause.SPEC_MISTAKE else cause_id}"
+        return frozenset()
+    if cause_id == Cause.SPEC_MISTAKE:
+        return frozenset({f"{what}: {cause}"})
+    same = SAME_AT_BATCH_2.get(cause_id) if batch == 2 else None
+    return frozenset(f"{what}: {c}" for c in (cause_id, same) if c)
 
 
 def fmt_shape(shape: tuple[int, ...]) -> str:
@@ -83,8 +92,8 @@ def assert_close(actual: Any, expected: np.ndarray, tol: Tolerance, what: str,
         actual = actual.reshape(expected.shape)
     if close(actual, expected, tol):
         return
-    cause_id, cause = diagnose(actual, expected, tol, batch, hints or {},
-                               mistakes() if mistakes else [])
+    known = mistakes() if mistakes else []
+    cause_id, cause = diagnose(actual, expected, tol, batch, hints or {}, known)
     lines = [f"{what} is wrong {where}"]
     if actual.shape != expected.shape:
         lines.append(f"  shape: expected {fmt_shape(expected.shape)}, "
@@ -93,7 +102,31 @@ def assert_close(actual: Any, expected: np.ndarray, tol: Tolerance, what: str,
         lines.append(_worst(actual.astype(np.float64), expected, tol))
     if cause:
         lines.append(f"  likely cause: {cause}")
-    raise CheckFailed("\n".join(lines), cause_id, mistake_key(what, cause_id, cause))
+    # Every exact mistake the result is: with few features, the mean over all elements and a
+    # missing factor 2 give one gradient, and either may be what an earlier check named.
+    matched = [(Cause.SPEC_MISTAKE, m) for other, m in known
+               if actual.shape == np.shape(other) and close(actual, other, tol)]
+    keys = frozenset().union(*(mistake_keys(what, c, text, batch) for c, text in
+                               [*matched, diagnose(actual, expected, tol, batch, {}, [])]))
+    raise CheckFailed("\n".join(lines), cause_id, (keys,) if keys else ())
+
+
+def all_close(*comparisons: Callable[[], None]) -> None:
+    """Run every comparison (each an ``assert_close``); raise the first failure, carrying
+    the known mistakes of all of them (none unless every failure is one), so that a check
+    excused for its first wrong result is never excused for a later one nobody compared."""
+    failures: list[CheckFailed] = []
+    for compare in comparisons:
+        try:
+            compare()
+        except CheckFailed as exc:
+            failures.append(exc)
+    if not failures:
+        return
+    first = failures[0]
+    exact = all(f.mistakes for f in failures)
+    first.mistakes = tuple(k for f in failures for k in f.mistakes) if exact else ()
+    raise first
 
 
 def same_broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> bool:

@@ -86,6 +86,8 @@ class Context:
     # stride=2)"): a message about an exception names the instance that raised it. Shared by
     # the copies ``_with_dims`` makes.
     made: list[str] = dataclasses.field(default_factory=list)
+    # Whether the component's ordinary forward check passed (None: none has run yet).
+    forward_passed: bool | None = None
 
     @property
     def p(self) -> Any:  # the check kind's parameters class (autograder/check_params.py)

@@ -6,12 +6,21 @@ directly, so a bug in the student's ``Module.forward`` costs points in ``Module`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from autograder.checks import Tolerance, as_array, assert_close, close, fmt_shape, require
+from autograder.checks import (
+    Tolerance,
+    all_close,
+    as_array,
+    assert_close,
+    close,
+    fmt_shape,
+    require,
+)
 from autograder.kinds.base import Context, call_array, check_kind, layer_args, make_array
 from autograder.results import Cause
 from autograder.spec import eval_expr, param_shapes, shape_of
@@ -178,9 +187,12 @@ def check_finite_diff(ctx: Context) -> None:
         if not _matches(grad, reference, "input", ctx):
             numeric = _numeric_grad(ctx, t, g, None, eps)
             _require_input_dependence(ctx, t, g, numeric)
-            assert_close(grad, numeric, tol, "gradInput", where, batch_of(t), hints(ctx))
+            assert_close(grad, numeric, tol, "gradInput", where, batch_of(t), hints(ctx),
+                         ctx.mistakes(t.x, t.params, t.dims, t.target, g, "input"))
             if right:
                 _require_one_function(reference["input"], numeric, tol)
+            else:
+                _require_wrong_forward(ctx)
         if not ctx.f.get("grads"):
             continue
         forward(ctx, t)  # caches from the last perturbed forward must not leak into backward
@@ -192,9 +204,11 @@ def check_finite_diff(ctx: Context) -> None:
                 continue
             numeric = _numeric_grad(ctx, t, g, name, eps)
             assert_close(grads[grad_name], numeric, tol, grad_name, where, batch_of(t),
-                         hints(ctx))
+                         hints(ctx), ctx.mistakes(t.x, t.params, t.dims, t.target, g, name))
             if right:
                 _require_one_function(reference[name], numeric, tol)
+            else:
+                _require_wrong_forward(ctx)
 
 
 def _matches(value: Any, reference: dict[str, np.ndarray], name: str, ctx: Context) -> bool:
@@ -203,6 +217,17 @@ def _matches(value: Any, reference: dict[str, np.ndarray], name: str, ctx: Conte
             or value.shape != reference[name].shape:
         return False
     return close(value.astype(np.float64), reference[name], ctx.tol(value.dtype))
+
+
+def _require_wrong_forward(ctx: Context) -> None:
+    """Agreeing with a forward that is wrong here earns this check only if the forward is
+    wrong in its own check too. A forward right there and wrong only here (one that can tell
+    this check's calls from the others') would otherwise vouch for any backward."""
+    require(not ctx.forward_passed,
+            "your forward passes its own check but is wrong at this check's input, so its "
+            "finite differences cannot vouch for a backward that disagrees with PyTorch's: the "
+            "forward must compute the same function of its input on every call",
+            Cause.NOT_A_FUNCTION)
 
 
 def _require_one_function(expected: np.ndarray, numeric: np.ndarray, tol: Tolerance) -> None:
@@ -288,18 +313,19 @@ def _check_values(ctx: Context, t: Trial, g: np.ndarray | None, out: Any, grad: 
     expected = ctx.reference(t.x, t.params, t.dims, t.target, g, grads=True)
     where = ctx.where(t.x, t.params, extra, t.dims)
     tol = ctx.tol(t.x.dtype)
-    assert_close(out, expected["output"], tol, "the output", where, batch_of(t), hints(ctx),
-                 ctx.mistakes(t.x, t.params, t.dims, t.target, None, "output"))
-    assert_close(grad, expected["input"], tol, "gradInput", where, batch_of(t), hints(ctx),
-                 ctx.mistakes(t.x, t.params, t.dims, t.target, g, "input"))
-    grad_names = ctx.f.get("grads", {})
-    if not param_grads or not grad_names:
-        return
-    grads = ctx.session.get_attrs(t.handle, list(grad_names.values()))
-    for name, grad_name in grad_names.items():
-        assert_close(grads[grad_name], expected[name], tol, grad_name,
-                     where, batch_of(t), hints(ctx),
-                     ctx.mistakes(t.x, t.params, t.dims, t.target, g, name))
+
+    def compare(value: Any, name: str, what: str, grad_out: np.ndarray | None) -> Callable:
+        return lambda: assert_close(value, expected[name], tol, what, where, batch_of(t),
+                                    hints(ctx), ctx.mistakes(t.x, t.params, t.dims, t.target,
+                                                             grad_out, name))
+
+    compared = [compare(out, "output", "the output", None), compare(grad, "input", "gradInput", g)]
+    grad_names = ctx.f.get("grads", {}) if param_grads else {}
+    if grad_names:
+        grads = ctx.session.get_attrs(t.handle, list(grad_names.values()))
+        compared += [compare(grads[grad_name], name, grad_name, g)
+                     for name, grad_name in grad_names.items()]
+    all_close(*compared)  # every result compared: each one's mistake is known
 
 
 def _full_pass(ctx: Context, rng: np.random.Generator, t: Trial, extra: str
