@@ -17,8 +17,9 @@ component the MNIST network uses: bugs in such a component (or in ``Module``, th
 class) and correct variants that rewrite one; with ``--blind``, the blind corpus instead
 (tests/blind: twenty modules submissions written from the docstrings only, whose every
 component the network uses is as its author wrote it). Printed per submission: pass/fail, test
-accuracy and the training seconds (the worker's, predictions included) both ways; then how
-many outcomes agree (target: all) and the median speed-up of the training. "probe": for a
+accuracy and the training seconds (the grader's clock around the training requests,
+predictions included) both ways; then how many outcomes agree (target: all) and the median
+speed-up of the training. "probe": for a
 pass, the accuracy of the reference layers with the network's trained parameters
 (autograder/mnist_probe.py), which must be within 2 points of the threshold.
 """
