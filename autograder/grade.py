@@ -228,7 +228,7 @@ class CheckRunner:
                 for i, check in enumerate(comp.checks):
                     if check.visibility == phase:
                         done[i] = self._missing(comp, check) if name is None \
-                            else seen.charge_once(check, self.run_check(check, name, seen))
+                            else self._charged_once(check, name, seen)
         for comp, result, name, done in zip(comps, results, names, checks, strict=True):
             result.checks = [done[i] for i in range(len(comp.checks))]
             result.found_as = name if name not in (None, comp.name) else None
@@ -242,8 +242,20 @@ class CheckRunner:
             + (f"; {why}" if why else ""))
         return _failed(check, reason, Cause.MISSING)
 
-    def run_check(self, check: CheckSpec, name: str,
-                  seen: _Charged | None = None) -> CheckResult:
+    def _charged_once(self, check: CheckSpec, name: str, seen: _Charged) -> CheckResult:
+        """The check's result, not charged again for a mistake already charged: a check stops
+        at its first failing trial, so every trial is run alone first and each must pass or
+        fail with a charged mistake (else a trial it could handle, made to fail with a cheap
+        mistake on purpose, would hide the trials it cannot)."""
+        result = self.run_check(check, name, seen)
+        excused = seen.excusable(check, result) and all(
+            seen.excusable(check, one) or one.passed
+            for one in (self.run_check(check, name, seen, trial)
+                        for trial in range(check.trials)))
+        return seen.charge_once(check, result, excused)
+
+    def run_check(self, check: CheckSpec, name: str, seen: _Charged | None = None,
+                  only_trial: int | None = None) -> CheckResult:
         if check.visibility not in self.grader.visibilities:
             return _failed(check, "not run", Cause.SKIPPED)
         if self.run.session.out_of_time():
@@ -255,7 +267,8 @@ class CheckRunner:
         seed = self.grader.seed if self.grader.seed is not None else self.run.assignment.seed
         ctx = Context(self.run.session, check, name, seed, self.run.assignment.tolerance,
                       self.run.assignment.solution, self.run.assignment.reference_code,
-                      forward_passed=seen.forward_passed if seen else None)
+                      forward_passed=seen.forward_passed if seen else None,
+                      only_trial=only_trial)
         timeout = float(self.grader.check_timeout or check.params.timeout
                         or self.run.assignment.check_timeout)
         self.run.session.deadline = time.monotonic() + timeout
@@ -303,19 +316,24 @@ class _Charged:
     mistakes: dict[str, str] = dataclasses.field(default_factory=dict)  # mistake -> check
     forward_passed: bool | None = None
 
-    def charge_once(self, check: CheckSpec, result: CheckResult) -> CheckResult:
-        """One mistake costs one check: a failure whose every wrong result is exactly a known
-        mistake that an ordinary check of the component (public, not an edge case) already
-        lost points for is not charged again (the same wrong formula at an edge case, a
-        hidden size, in the finite differences). Properties count only with a right result,
-        and only a mistake made at ordinary shapes excuses others: an edge case or a hidden
-        check that finds one first is charged for it and excuses nothing."""
+    def excusable(self, check: CheckSpec, result: CheckResult) -> bool:
+        """A failure whose every wrong result is exactly a known mistake already charged."""
+        return (not result.passed and bool(result.mistakes)
+                and check.kind not in PROPERTY_KINDS
+                and all(names & self.mistakes.keys() for names in result.mistakes))
+
+    def charge_once(self, check: CheckSpec, result: CheckResult, excused: bool) -> CheckResult:
+        """One mistake costs one check: an ``excused`` failure (every trial ``excusable``) is
+        not charged again: the same wrong formula at an edge case, a hidden size, in the
+        finite differences. Properties count only with a right result, and only a mistake
+        made at ordinary shapes (a public check, not an edge case) excuses others: an edge
+        case or a hidden check that finds one first is charged for it and excuses nothing."""
         ordinary = check.visibility == "public" and not check.params.edge
         if ordinary and check.kind == "forward":
             self.forward_passed = self.forward_passed is not False and result.passed
         if result.passed or not result.mistakes or check.kind in PROPERTY_KINDS:
             return result
-        if not all(names & self.mistakes.keys() for names in result.mistakes):
+        if not excused:
             if ordinary:
                 for name in frozenset().union(*result.mistakes):
                     self.mistakes.setdefault(name, check.name)

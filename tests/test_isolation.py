@@ -284,3 +284,31 @@ def test_an_edge_case_never_excuses_another(tmp_path):
         assert not any("not charged again" in c.message for c in comp.checks), name
         scores[name] = comp.score
     assert scores["attack"] <= scores["base"] < 16
+
+
+NEGATED_BACKWARD = '''
+
+class MaxPool2d(MaxPool2d):  # noqa: F821 - appended to the submission
+    def updateGradInput(self, input, gradOutput):
+        self.gradInput = -super().updateGradInput(input, gradOutput)
+        return self.gradInput
+'''
+
+
+def test_a_mistake_on_the_first_trial_does_not_hide_the_others(tmp_path):
+    """Found by the third red-team round: a backward hard-coded for 2x2 windows, negated,
+    failed every check's first trial (window 2) with "sign flipped", the mistake the
+    gradient check had charged, and was excused before its window-3 trials ran (+3 points
+    per pooling layer in the edition). Every trial is run before a check is excused."""
+    from corpus.modules_bugs import BUGS
+
+    honest = MODULES.build(next(b for b in BUGS if b.id == "maxpool_k2_hardcoded"))
+    passed = {}
+    for name, text in (("honest", honest), ("negated", honest + NEGATED_BACKWARD)):
+        path = tmp_path / f"{name}.py"
+        path.write_text(text)
+        result = Grader(load_assignment("modules"), mnist=False).grade(
+            load_submission(path), only=["MaxPool2d"])
+        passed[name] = {c.name for c in result.components[0].checks if c.passed}
+    assert "ties: gradient to the first maximum in row-major order" not in passed["honest"]
+    assert passed["negated"] <= passed["honest"]  # the window-2-only backward, negated

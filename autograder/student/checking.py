@@ -105,7 +105,7 @@ def _component_lines(comp: ComponentResult, width: int) -> list[str]:
     lines = [f"{label}  {ok}/{len(comp.checks)} public checks passed"]
     for check in comp.checks:
         lines.append(f"    {'pass' if check.passed else 'FAIL'} {check.name}")
-        if not check.passed:
+        if not check.passed or check.message:  # a pass says why: "not charged again: ..."
             lines.extend(f"         {line}" for line in check.message.splitlines())
     return lines
 
