@@ -306,6 +306,13 @@ class CheckRunner:
 # right result: these kinds fail on a wrong result whatever else it cost.
 PROPERTY_KINDS = frozenset({"no_mutation", "no_mutation_labels", "repeated", "grad_reset",
                             "dropout_no_mutation"})
+# The kinds that compare every result of a trial even after a wrong one (``Failures``), so
+# that a failure's known mistakes are all it got wrong; only these are ever excused. (A
+# container check stopping at a sign-flipped gradInput never looked at the children's
+# gradients.)
+EXCUSABLE_KINDS = frozenset({"forward", "input_grad", "param_grad", "pass", "finite_diff",
+                             "stateful", "forward_labels", "input_grad_labels",
+                             "finite_diff_labels"})
 
 
 @dataclass
@@ -319,7 +326,7 @@ class _Charged:
     def excusable(self, check: CheckSpec, result: CheckResult) -> bool:
         """A failure whose every wrong result is exactly a known mistake already charged."""
         return (not result.passed and bool(result.mistakes)
-                and check.kind not in PROPERTY_KINDS
+                and check.kind in EXCUSABLE_KINDS
                 and all(names & self.mistakes.keys() for names in result.mistakes))
 
     def charge_once(self, check: CheckSpec, result: CheckResult, excused: bool) -> CheckResult:

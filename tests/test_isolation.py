@@ -312,3 +312,86 @@ def test_a_mistake_on_the_first_trial_does_not_hide_the_others(tmp_path):
         passed[name] = {c.name for c in result.components[0].checks if c.passed}
     assert "ties: gradient to the first maximum in row-major order" not in passed["honest"]
     assert passed["negated"] <= passed["honest"]  # the window-2-only backward, negated
+
+
+SEQUENTIAL_BACKWARD = """            grad = self.modules[i].backward(module_input, grad)
+        self.gradInput = grad
+"""
+NO_ACC = SEQUENTIAL_BACKWARD.replace(".backward(", ".updateGradInput(")
+NO_ACC_NEGATED = NO_ACC.replace("        self.gradInput = grad\n", """\
+        Sequential._calls = getattr(Sequential, "_calls", 0) + 1
+        if len(self.modules) >= 4 or Sequential._calls == 1:
+            grad = -grad
+        self.gradInput = grad
+""")
+BN_NO_EVAL = '''class BatchNormalization(Module):
+    EPS = 1e-3
+
+    def __init__(self, alpha=0.0):
+        super().__init__()
+        self.alpha = alpha
+        self.moving_mean = None
+        self.moving_variance = None
+
+    def updateOutput(self, input):
+        if self.moving_mean is None:
+            self.moving_mean = np.zeros(input.shape[1])
+        if self.moving_variance is None:
+            self.moving_variance = np.ones(input.shape[1])
+        mean, var = input.mean(axis=0), input.var(axis=0)  # no evaluation mode
+        if self.training:
+            self.moving_mean = SIGN * (self.moving_mean * self.alpha + mean * (1 - self.alpha))
+        self.inv_std = 1.0 / np.sqrt(var + self.EPS)
+        self.normalized = (input - mean) * self.inv_std
+        self.output = self.normalized
+        return self.output
+
+    def updateGradInput(self, input, gradOutput):
+        xhat = self.normalized
+        centered = gradOutput - gradOutput.mean(axis=0)
+        self.gradInput = self.inv_std * (centered - xhat * (gradOutput * xhat).mean(axis=0))
+        return self.gradInput
+HOOK
+'''
+FLIP_WHEN_EVALUATING = '''
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        if name == "training" and value is False and self.__dict__.get("moving_mean") is not None:
+            object.__setattr__(self, "moving_mean", -self.moving_mean)
+'''
+
+
+def _with_class(text: str, name: str, following: str, code: str) -> str:
+    start, end = text.index(f"class {name}("), text.index(f"class {following}(")
+    assert start < end
+    return text[:start] + code + "\n\n" + text[end:]
+
+
+@pytest.mark.parametrize("case", ["sequential", "batchnorm"])
+def test_a_charged_sign_flip_does_not_excuse_what_was_never_compared(tmp_path, case):
+    """Found by the fourth red-team round: container and stateful checks stopped at their
+    first wrong result, so a sign flip the component had been charged for excused a
+    Sequential whose children's gradients were never computed (its hidden deeper chains),
+    and a BatchNormalization without an evaluation mode (its moving_mean flipped when
+    evaluate() is called). Only kinds that compare every result are excused now, and the
+    stateful kind compares every step."""
+    text = MODULES.text()
+    if case == "sequential":
+        honest = text.replace(SEQUENTIAL_BACKWARD, NO_ACC)
+        attack = text.replace(SEQUENTIAL_BACKWARD, NO_ACC_NEGATED)
+        component = "Sequential"
+    else:
+        honest = _with_class(text, "BatchNormalization", "Dropout",
+                             BN_NO_EVAL.replace("SIGN", "1.0").replace("HOOK\n", ""))
+        attack = _with_class(text, "BatchNormalization", "Dropout",
+                             BN_NO_EVAL.replace("SIGN", "-1.0").replace("HOOK\n",
+                                                                        FLIP_WHEN_EVALUATING))
+        component = "BatchNormalization"
+    scores = {}
+    for name, code in (("honest", honest), ("attack", attack)):
+        path = tmp_path / f"{name}.py"
+        path.write_text(code)
+        result = Grader(load_assignment("modules"), mnist=False).grade(
+            load_submission(path), only=[component])
+        scores[name] = result.components[0].score
+    assert scores["attack"] <= scores["honest"] < result.components[0].max_score

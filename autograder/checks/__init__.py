@@ -7,6 +7,7 @@ The check kinds themselves live in ``autograder.kinds``.
 
 from autograder.checks.assertions import (
     CheckFailed,
+    Failures,
     all_close,
     as_array,
     assert_close,
@@ -15,5 +16,5 @@ from autograder.checks.assertions import (
 )
 from autograder.checks.tolerance import EXACT, Tolerance, close
 
-__all__ = ["EXACT", "CheckFailed", "Tolerance", "all_close", "as_array", "assert_close",
+__all__ = ["EXACT", "CheckFailed", "Failures", "Tolerance", "all_close", "as_array", "assert_close",
            "close", "fmt_shape", "require"]

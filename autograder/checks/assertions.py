@@ -111,22 +111,35 @@ def assert_close(actual: Any, expected: np.ndarray, tol: Tolerance, what: str,
     raise CheckFailed("\n".join(lines), cause_id, (keys,) if keys else ())
 
 
-def all_close(*comparisons: Callable[[], None]) -> None:
-    """Run every comparison (each an ``assert_close``); raise the first failure, carrying
+class Failures:
+    """Comparisons that run on after a failure: ``done`` raises the first failure, carrying
     the known mistakes of all of them (none unless every failure is one), so that a check
     excused for its first wrong result is never excused for a later one nobody compared."""
-    failures: list[CheckFailed] = []
-    for compare in comparisons:
+
+    def __init__(self) -> None:
+        self.found: list[CheckFailed] = []
+
+    def check(self, compare: Callable[[], None]) -> None:
         try:
             compare()
         except CheckFailed as exc:
-            failures.append(exc)
-    if not failures:
-        return
-    first = failures[0]
-    exact = all(f.mistakes for f in failures)
-    first.mistakes = tuple(k for f in failures for k in f.mistakes) if exact else ()
-    raise first
+            self.found.append(exc)
+
+    def done(self) -> None:
+        if not self.found:
+            return
+        first = self.found[0]
+        exact = all(f.mistakes for f in self.found)
+        first.mistakes = tuple(k for f in self.found for k in f.mistakes) if exact else ()
+        raise first
+
+
+def all_close(*comparisons: Callable[[], None]) -> None:
+    """Run every comparison (each an ``assert_close``), then raise as ``Failures.done``."""
+    failures = Failures()
+    for compare in comparisons:
+        failures.check(compare)
+    failures.done()
 
 
 def same_broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from autograder.checks import (
+    Failures,
     Tolerance,
     all_close,
     as_array,
@@ -185,31 +186,39 @@ def check_finite_diff(ctx: Context) -> None:
         reference = ctx.reference(t.x, t.params, t.dims, t.target, g, grads=True) \
             if "reference" in ctx.f else {}
         right = _matches(out, reference, "output", ctx)
+        failures = Failures()  # every gradient compared, even after a wrong one
         if not _matches(grad, reference, "input", ctx):
-            numeric = _numeric_grad(ctx, t, g, None, eps)
-            _require_input_dependence(ctx, t, g, numeric)
-            assert_close(grad, numeric, tol, "gradInput", where, batch_of(t), hints(ctx),
-                         ctx.mistakes(t.x, t.params, t.dims, t.target, g, "input"))
-            if right:
-                _require_one_function(reference["input"], numeric, tol)
-            else:
-                _require_wrong_forward(ctx)
-        if not ctx.f.get("grads"):
-            continue
-        forward(ctx, t)  # caches from the last perturbed forward must not leak into backward
-        ctx.session.call(t.handle, "zeroGradParameters")
-        ctx.session.call(t.handle, "accGradParameters", t.x, g)
-        grads = ctx.session.get_attrs(t.handle, list(ctx.f["grads"].values()))
-        for name, grad_name in ctx.f["grads"].items():
-            if _matches(grads[grad_name], reference, name, ctx):
-                continue
-            numeric = _numeric_grad(ctx, t, g, name, eps)
-            assert_close(grads[grad_name], numeric, tol, grad_name, where, batch_of(t),
-                         hints(ctx), ctx.mistakes(t.x, t.params, t.dims, t.target, g, name))
-            if right:
-                _require_one_function(reference[name], numeric, tol)
-            else:
-                _require_wrong_forward(ctx)
+            failures.check(partial(_against_numeric, ctx, t, g, grad, None, reference, right,
+                                   eps, tol, where))
+        if ctx.f.get("grads"):
+            forward(ctx, t)  # caches from the last perturbed forward must not leak into backward
+            ctx.session.call(t.handle, "zeroGradParameters")
+            ctx.session.call(t.handle, "accGradParameters", t.x, g)
+            grads = ctx.session.get_attrs(t.handle, list(ctx.f["grads"].values()))
+            for name, grad_name in ctx.f["grads"].items():
+                if not _matches(grads[grad_name], reference, name, ctx):
+                    failures.check(partial(_against_numeric, ctx, t, g, grads[grad_name], name,
+                                           reference, right, eps, tol, where))
+        failures.done()
+
+
+def _against_numeric(ctx: Context, t: Trial, g: np.ndarray | None, value: Any, name: str | None,
+                     reference: dict[str, np.ndarray], right: bool, eps: float, tol: Tolerance,
+                     where: str) -> None:
+    """gradInput (``name`` None) or a parameter's gradient against finite differences of the
+    student's forward, which must be one function of its input (``right``: it is PyTorch's
+    at the input)."""
+    key = "input" if name is None else name
+    numeric = _numeric_grad(ctx, t, g, name, eps)
+    if name is None:
+        _require_input_dependence(ctx, t, g, numeric)
+    what = "gradInput" if name is None else ctx.f["grads"][name]
+    assert_close(value, numeric, tol, what, where, batch_of(t), hints(ctx),
+                 ctx.mistakes(t.x, t.params, t.dims, t.target, g, key))
+    if right:
+        _require_one_function(reference[key], numeric, tol)
+    else:
+        _require_wrong_forward(ctx)
 
 
 def _matches(value: Any, reference: dict[str, np.ndarray], name: str, ctx: Context) -> bool:

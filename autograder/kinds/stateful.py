@@ -22,11 +22,12 @@ No reference solution is imported: the grader needs only the spec.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from autograder.checks import assert_close
+from autograder.checks import Failures, assert_close
 from autograder.kinds.base import Context, check_kind, make_array
 from autograder.spec import SPEC_GLOBALS, shape_of
 
@@ -50,12 +51,14 @@ def check_stateful(ctx: Context) -> None:
                                      rng)
             s.set(handle, name, state[name])
         training, history = True, []
+        failures = Failures()  # every result of the trial compared, even after a wrong one
         s.set(handle, "training", True)  # not the student's Module default: isolation
         x = ctx.make_input(rng, dims)
         if not ctx.f["sequence"]:  # the constructor's start alone, whatever forward does
             for name in state:
-                _check(ctx, name, s.get(handle, name), state[name],
-                       f"right after {ctx.constructor(dims)}", x, state, dims, "init", state=True)
+                failures.check(partial(_check, ctx, name, s.get(handle, name), state[name],
+                                       f"right after {ctx.constructor(dims)}", x, state, dims,
+                                       "init", state=True))
         for op in ctx.f["sequence"]:
             history.append(op)
             where = _where(ctx, history, dims, x)
@@ -68,7 +71,8 @@ def check_stateful(ctx: Context) -> None:
                 where = _where(ctx, history, dims, x)
                 out = s.call(handle, "updateOutput", x, fallback="output")
                 expected = _reference(ctx, training, x, state, dims)["output"]
-                _check(ctx, "output", out, expected, where, x, before, dims, op)
+                failures.check(partial(_check, ctx, "output", out, expected, where, x, before,
+                                       dims, op))
                 if training:
                     scope = {**dims, "x": x.astype(np.float64)}
                     state = {k: _formula(f, {**scope, "old": before[k]})
@@ -77,12 +81,27 @@ def check_stateful(ctx: Context) -> None:
                 g = rng.standard_normal(x.shape)
                 got = s.call(handle, "updateGradInput", x, g, fallback="gradInput")
                 expected = _reference(ctx, training, x, state, dims, g)["input"]
-                _check(ctx, "gradInput", got, expected, where, x, before, dims, op)
+                failures.check(partial(_check, ctx, "gradInput", got, expected, where, x,
+                                       before, dims, op))
             else:
                 raise ValueError(f"unknown stateful op {op!r}")
             for name in state:
-                _check(ctx, name, s.get(handle, name), state[name], where, x, before, dims, op,
-                       state=True)
+                got = s.get(handle, name)
+                failures.check(partial(_check, ctx, name, got, state[name], where, x, before,
+                                       dims, op, state=True))
+                state[name] = _followed(got, state[name])
+        failures.done()
+
+
+def _followed(got: Any, expected: np.ndarray) -> np.ndarray:
+    """The state the next operation is judged from: the student's own when it is a finite
+    array of the right size (a wrong update is charged at the step that made it, and each
+    later step is judged from where the student's state is: one mistake, not one per step),
+    else the expected one."""
+    if not isinstance(got, np.ndarray) or got.dtype.kind not in "fiu" \
+            or got.size != expected.size or not np.all(np.isfinite(got)):
+        return expected
+    return got.astype(np.float64).reshape(expected.shape)
 
 
 def _reference(ctx: Context, training: bool, x: np.ndarray, state: dict[str, np.ndarray],
