@@ -190,7 +190,8 @@ class StatefulParams(InputParams):
         [], "constructor arguments, as names of `dims` or literal values")
     sequence: list[str] | None = param(
         None, "operations in order: forward, backward, train, evaluate; `[]`: only the state "
-              "as the constructor leaves it (with `unset` formulas)")
+              "as the constructor leaves it (with `unset` formulas), read after one "
+              "evaluation-mode forward whose output is not compared")
     state: dict[str, dict[str, Any]] = param(
         {}, "state attributes set before the sequence: `{ shape = [...], dist = \"...\" }`")
     state_update: dict[str, str] = param(

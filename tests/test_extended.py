@@ -56,6 +56,17 @@ def test_layernorm_start_is_a_check_of_its_own(tmp_path, extended_reference):
     assert [check for _, check, _ in failures(results["ln_gamma_starts_zero"])] == [start]
 
 
+def test_the_stub_layernorm_does_not_pass_its_start(tmp_path):
+    """The constructor is given code: the start check reads gamma and beta only after a
+    forward that runs, so the untouched stub earns nothing from it."""
+    from paths import REPO
+
+    result = Grader(load_assignment("extended"), mnist=False).grade(
+        load_submission(REPO / "student_templates" / "extended.py"), only=["LayerNorm"])
+    start = next(c for c in result.components[0].checks if c.name.startswith("starts as"))
+    assert not start.passed and "NotImplementedError" in start.message
+
+
 def test_reference_full_marks_and_each_bug_costs_only_its_component(tmp_path, extended_reference):
     """One grading per submission, two at a time (mnist=False)."""
     assignment = load_assignment("extended")

@@ -11,8 +11,9 @@ student's object in the worker while the grader tracks the expected state:
 - ``state``: each attribute's shape and distribution, set before the first operation, or
   ``unset``: a formula for the value the docstring says ``None`` stands for (the attribute is
   left as the constructor made it: the check of initialising from ``None``). With an empty
-  ``sequence`` only that start is checked (``gamma`` ones, ``beta`` zeros), so a wrong forward
-  pass does not cost it too.
+  ``sequence`` only that start is checked (``gamma`` ones, ``beta`` zeros), after one
+  evaluation-mode forward whose output is not compared: a wrong forward pass does not cost it
+  too, and code that computes nothing does not pass it.
 
 State is unobservable by the rest of a network, so any shape that broadcasts the same way
 passes (``(1, n)`` for ``(n,)``): only the values are compared.
@@ -54,7 +55,11 @@ def check_stateful(ctx: Context) -> None:
         failures = Failures()  # every result of the trial compared, even after a wrong one
         s.set(handle, "training", True)  # not the student's Module default: isolation
         x = ctx.make_input(rng, dims)
-        if not ctx.f["sequence"]:  # the constructor's start alone, whatever forward does
+        if not ctx.f["sequence"]:  # the constructor's start alone, whatever forward computes
+            # One evaluation-mode forward first, its output not compared: code that computes
+            # nothing (the constructor is often given code) must not pass.
+            s.set(handle, "training", False)
+            s.call(handle, "updateOutput", x, fallback="output")
             for name in state:
                 failures.check(partial(_check, ctx, name, s.get(handle, name), state[name],
                                        f"right after {ctx.constructor(dims)}", x, state, dims,
