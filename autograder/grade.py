@@ -147,10 +147,12 @@ class Grader:
     def _hidden_reserve(self, components: list[Component]) -> float:
         """Seconds of the budget the MNIST training leaves to the hidden checks, which start
         only once it has ended: their time limits, at most a quarter of the budget."""
+        if "hidden" not in self.visibilities:
+            return 0.0
         limit = float(self.check_timeout or self.assignment.check_timeout)
         total = sum(float(self.check_timeout or check.params.timeout or limit)
                     for comp in components for check in comp.checks
-                    if check.visibility == "hidden" and "hidden" in self.visibilities)
+                    if check.visibility == "hidden")
         return min(total, self.total_budget() / 4)
 
     @contextlib.contextmanager
@@ -302,14 +304,11 @@ class CheckRunner:
         return CheckResult(check.name, True, check.points, check.points, "", check.visibility)
 
 
-# A property (inputs kept, repeated calls, gradients reset) counts only together with a
-# right result: these kinds fail on a wrong result whatever else it cost.
-PROPERTY_KINDS = frozenset({"no_mutation", "no_mutation_labels", "repeated", "grad_reset",
-                            "dropout_no_mutation"})
-# The kinds that compare every result of a trial even after a wrong one (``Failures``), so
-# that a failure's known mistakes are all it got wrong; only these are ever excused. (A
-# container check stopping at a sign-flipped gradInput never looked at the children's
-# gradients.)
+# The kinds whose failures charge a mistake and can be excused for one: those that compare
+# every result of a trial even after a wrong one (``Failures``), so that a failure's known
+# mistakes are all it got wrong. Not a container check, which stops at a sign-flipped
+# gradInput before looking at the children's gradients, and not a property (inputs kept,
+# repeated calls, gradients reset), which counts only with a right result.
 EXCUSABLE_KINDS = frozenset({"forward", "input_grad", "param_grad", "pass", "finite_diff",
                              "stateful", "forward_labels", "input_grad_labels",
                              "finite_diff_labels"})
@@ -332,13 +331,13 @@ class _Charged:
     def charge_once(self, check: CheckSpec, result: CheckResult, excused: bool) -> CheckResult:
         """One mistake costs one check: an ``excused`` failure (every trial ``excusable``) is
         not charged again: the same wrong formula at an edge case, a hidden size, in the
-        finite differences. Properties count only with a right result, and only a mistake
+        finite differences. Only ``EXCUSABLE_KINDS`` charge and are excused, and only a mistake
         made at ordinary shapes (a public check, not an edge case) excuses others: an edge
         case or a hidden check that finds one first is charged for it and excuses nothing."""
         ordinary = check.visibility == "public" and not check.params.edge
         if ordinary and check.kind == "forward":
             self.forward_passed = self.forward_passed is not False and result.passed
-        if result.passed or not result.mistakes or check.kind in PROPERTY_KINDS:
+        if result.passed or not result.mistakes or check.kind not in EXCUSABLE_KINDS:
             return result
         if not excused:
             if ordinary:

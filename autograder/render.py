@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any, TextIO
 
-from autograder.results import Cause, ComponentResult, GradeResult
+from autograder.results import ComponentResult, GradeResult
 
 
 def _fmt(points: float) -> str:
@@ -18,8 +18,7 @@ def _component_line(comp: ComponentResult, width: int) -> str:
     mark = "ok" if comp.score == comp.max_score else "FAIL"
     label = comp.name + (f" (as {comp.found_as})" if comp.found_as else "")
     line = f"{label:<{width}} {_fmt(comp.score):>5} / {_fmt(comp.max_score):<5} {mark}"
-    check = comp.checks[0] if comp.checks else None
-    if "accuracy" in comp.extra and check and not (check.passed or check.cause == Cause.ACCURACY):
+    if "accuracy" in comp.extra and not comp.trained:
         line += "   did not train to an accuracy (below)"  # a crash, a timeout, a missing layer
     elif "accuracy" in comp.extra:
         line += (f"   accuracy {comp.extra['accuracy']:.2%} (threshold "

@@ -130,6 +130,14 @@ class ComponentResult:
     def score(self) -> float:
         return sum(c.score for c in self.checks)
 
+    @property
+    def trained(self) -> bool:
+        """MNIST: the network trained to an accuracy (passed, or fell short of the
+        threshold), not stopped by a crash, a timeout or a missing component."""
+        check = self.checks[0] if self.checks else None
+        return "accuracy" in self.extra and check is not None and (
+            check.passed or check.cause == Cause.ACCURACY)
+
     def to_json(self) -> dict[str, Any]:
         out = {"name": self.name, "score": self.score, "max_score": self.max_score,
                "checks": [c.to_json() for c in self.checks]}

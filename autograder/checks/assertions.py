@@ -92,8 +92,12 @@ def assert_close(actual: Any, expected: np.ndarray, tol: Tolerance, what: str,
         actual = actual.reshape(expected.shape)
     if close(actual, expected, tol):
         return
-    known = mistakes() if mistakes else []
-    cause_id, cause = diagnose(actual, expected, tol, batch, hints or {}, known)
+    # Every exact mistake the result is: with few features, the mean over all elements and a
+    # missing factor 2 give one gradient, and either may be what an earlier check named. The
+    # likely cause shown is the first (a spec mistake before a generic one, as ``diagnose``).
+    spec = [m for other, m in (mistakes() if mistakes else []) if close(actual, other, tol)]
+    generic = diagnose(actual, expected, tol, batch, hints or {}, [])
+    cause_id, cause = (Cause.SPEC_MISTAKE, spec[0]) if spec else generic
     lines = [f"{what} is wrong {where}"]
     if actual.shape != expected.shape:
         lines.append(f"  shape: expected {fmt_shape(expected.shape)}, "
@@ -102,12 +106,8 @@ def assert_close(actual: Any, expected: np.ndarray, tol: Tolerance, what: str,
         lines.append(_worst(actual.astype(np.float64), expected, tol))
     if cause:
         lines.append(f"  likely cause: {cause}")
-    # Every exact mistake the result is: with few features, the mean over all elements and a
-    # missing factor 2 give one gradient, and either may be what an earlier check named.
-    matched = [(Cause.SPEC_MISTAKE, m) for other, m in known
-               if actual.shape == np.shape(other) and close(actual, other, tol)]
     keys = frozenset().union(*(mistake_keys(what, c, text, batch) for c, text in
-                               [*matched, diagnose(actual, expected, tol, batch, {}, [])]))
+                               [*((Cause.SPEC_MISTAKE, m) for m in spec), generic]))
     raise CheckFailed("\n".join(lines), cause_id, (keys,) if keys else ())
 
 

@@ -135,10 +135,17 @@ def check_param_grad(ctx: Context) -> None:
         grads = ctx.session.get_attrs(t.handle, list(ctx.f["grads"].values()))
         where = ctx.where(t.x, t.params, "after zeroGradParameters and one backward", t.dims)
         # Every gradient compared: each wrong one's known mistake is charged here, once.
-        all_close(*(partial(assert_close, grads[grad_name], expected[name], ctx.tol(t.x.dtype),
-                            grad_name, where, batch_of(t), hints(ctx),
-                            ctx.mistakes(t.x, t.params, dims, t.target, g, name))
+        all_close(*(_compare(ctx, t, g, expected, where, grads[grad_name], name, grad_name)
                     for name, grad_name in ctx.f["grads"].items()))
+
+
+def _compare(ctx: Context, t: Trial, g: np.ndarray | None, expected: dict[str, np.ndarray],
+             where: str, value: Any, name: str, what: str) -> Callable[[], None]:
+    """The comparison of one result with the reference's ``name`` ("output", "input" or a
+    parameter), with that result's known mistakes, for ``all_close`` to run."""
+    return partial(assert_close, value, expected[name], ctx.tol(t.x.dtype), what, where,
+                   batch_of(t), hints(ctx), ctx.mistakes(t.x, t.params, t.dims, t.target,
+                                                         None if name == "output" else g, name))
 
 
 def _objective(outputs: list[Any], g: np.ndarray | None, what: str) -> np.ndarray:
@@ -322,18 +329,12 @@ def _check_values(ctx: Context, t: Trial, g: np.ndarray | None, out: Any, grad: 
     """Output, gradInput (and parameter gradients) of one pass against the reference."""
     expected = ctx.reference(t.x, t.params, t.dims, t.target, g, grads=True)
     where = ctx.where(t.x, t.params, extra, t.dims)
-    tol = ctx.tol(t.x.dtype)
-
-    def compare(value: Any, name: str, what: str, grad_out: np.ndarray | None) -> Callable:
-        return lambda: assert_close(value, expected[name], tol, what, where, batch_of(t),
-                                    hints(ctx), ctx.mistakes(t.x, t.params, t.dims, t.target,
-                                                             grad_out, name))
-
-    compared = [compare(out, "output", "the output", None), compare(grad, "input", "gradInput", g)]
+    compared = [_compare(ctx, t, g, expected, where, out, "output", "the output"),
+                _compare(ctx, t, g, expected, where, grad, "input", "gradInput")]
     grad_names = ctx.f.get("grads", {}) if param_grads else {}
     if grad_names:
         grads = ctx.session.get_attrs(t.handle, list(grad_names.values()))
-        compared += [compare(grads[grad_name], name, grad_name, g)
+        compared += [_compare(ctx, t, g, expected, where, grads[grad_name], name, grad_name)
                      for name, grad_name in grad_names.items()]
     all_close(*compared)  # every result compared: each one's mistake is known
 
