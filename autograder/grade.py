@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import autograder.kinds  # noqa: F401 - registers the check kinds
 from autograder import mnist_check
-from autograder.checks import CheckFailed
+from autograder.checks import OVERFLOW, CheckFailed
 from autograder.hangs import Hangs, HungMethod
 from autograder.kinds.base import Context, run_kind
 from autograder.loaded import LoadedSubmission
@@ -337,12 +337,15 @@ class _Charged:
         ordinary = check.visibility == "public" and not check.params.edge
         if ordinary and check.kind == "forward":
             self.forward_passed = self.forward_passed is not False and result.passed
-        if result.passed or not result.mistakes or check.kind not in EXCUSABLE_KINDS:
+        if result.passed or not result.mistakes:
             return result
+        if check.kind not in EXCUSABLE_KINDS:
+            return self._a_property_of(result)
         if not excused:
             if ordinary:
                 for name in frozenset().union(*result.mistakes):
-                    self.mistakes.setdefault(name, check.name)
+                    if check.kind == "forward" or not name.startswith(OVERFLOW):
+                        self.mistakes.setdefault(name, check.name)
             return result
         first = self.mistakes[min(result.mistakes[0] & self.mistakes.keys())]
         cause = next((line.split("likely cause: ", 1)[1] for line in result.message.splitlines()
@@ -350,6 +353,18 @@ class _Charged:
         return CheckResult(check.name, True, check.points, check.points,
                            f"not charged again: the same mistake as in '{first}' ({cause})",
                            check.visibility)
+
+
+    def _a_property_of(self, result: CheckResult) -> CheckResult:
+        """A property (inputs kept, repeated calls, gradients reset) counts only with a right
+        result, so a mistake already charged fails it again; its message says so, so that the
+        check's name does not send the student looking for a second mistake."""
+        if not all(names & self.mistakes.keys() for names in result.mistakes):
+            return result
+        first = self.mistakes[min(result.mistakes[0] & self.mistakes.keys())]
+        return dataclasses.replace(result, message=(
+            f"this check counts only with right results, and its wrong result is the mistake "
+            f"charged in '{first}':\n{result.message}"))
 
 
 @dataclass

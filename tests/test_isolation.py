@@ -216,6 +216,13 @@ CHARGED_ONCE = {
     "dropout_no_scaling": ("Dropout", ["training: drop rate, 1/(1-p) scaling, independent "
                                        "elements", "backward reuses the forward mask",
                                        PROPERTIES[0]]),
+    # The unbiased variance, seen in the output, in the gradient a right backward computes
+    # from the forward's cache, and in the moving average, is one mistake.
+    "bn_unbiased_var": ("BatchNormalization", ["training forward matches PyTorch",
+                                               *PROPERTIES]),
+    # An overflowing forward makes the right backward's gradient NaN at the same inputs.
+    "softmax_no_max": ("SoftMax", ["stable for logits around +-1000"]),
+    "logsoftmax_no_max": ("LogSoftMax", ["stable for logits around +-1000"]),
 }
 
 
@@ -235,6 +242,70 @@ def test_one_mistake_is_charged_once(tmp_path, bug_id):
     assert all(c.message.startswith("not charged again: the same mistake as in '")
                for c in spared)
     assert bug_id in ("bn_alpha_swapped", "dropout_no_scaling") or spared
+    # A property fails with the charged mistake, and says that it is that one.
+    for name, message in failed(comp).items():
+        if name in PROPERTIES and "likely cause" in message:
+            assert message.startswith("this check counts only with right results, and its "
+                                      "wrong result is the mistake charged in '"), message
+
+
+# A SoftMax right at ordinary inputs whose forward overflows at +-1000 and at the hidden
+# check's wide inputs, and whose backward is wrong there: the overflow charged at +-1000
+# excuses the gradient at +-1000 only.
+OVERFLOW_WIDE = '''
+_HonestSoftMax = SoftMax
+
+
+class SoftMax(_HonestSoftMax):
+    def updateOutput(self, input):
+        out = super().updateOutput(input)
+        if np.abs(input).max() > 100 or input.shape[1] > 20:
+            self.output = out * np.nan
+        return self.output
+
+    def updateGradInput(self, input, gradOutput):
+        if input.shape[1] > 20:
+            self.gradInput = gradOutput * np.nan
+            return self.gradInput
+        return super().updateGradInput(input, gradOutput)
+'''
+NAN_EVERYWHERE = '''
+_HonestSoftMax = SoftMax
+
+
+class SoftMax(_HonestSoftMax):
+    def updateOutput(self, input):
+        self.output = np.full_like(input, np.nan)
+        return self.output
+'''
+
+
+@pytest.mark.parametrize(("attack", "lost"), [
+    (OVERFLOW_WIDE, {"stable for logits around +-1000", "hidden: wide inputs"}),
+    (NAN_EVERYWHERE, {"stable gradient for logits around +-1000", "hidden: wide inputs"}),
+])
+def test_an_overflow_excuses_only_gradients_at_its_own_scale(tmp_path, attack, lost):
+    path = tmp_path / "submission.py"
+    path.write_text(MODULES.text() + attack)
+    result = Grader(load_assignment("modules"), mnist=False).grade(load_submission(path),
+                                                                  only=["SoftMax"])
+    assert lost <= set(failed(result.components[0]))
+
+
+def test_a_normalisation_mistake_does_not_cost_the_moving_statistics(tmp_path):
+    # Without EPS the training output is wrong, but the moving statistics are right: the
+    # stateful checks compare the state (and evaluation mode), not the training output again.
+    from corpus.modules_bugs import BUGS
+
+    bug = next(b for b in BUGS if b.id == "bn_no_eps")
+    path = tmp_path / "bn_no_eps.py"
+    path.write_text(MODULES.build(bug))
+    result = Grader(load_assignment("modules"), mnist=False).grade(load_submission(path),
+                                                                  only=["BatchNormalization"])
+    lost = failed(result.components[0])
+    assert "training forward matches PyTorch" in lost
+    assert not {"moving statistics follow moving = moving*alpha + batch*(1-alpha)",
+                "moving statistics start from zeros and ones when None"} & set(lost)
 
 
 def test_a_right_backward_passes_finite_differences_of_a_wrong_forward(tmp_path):

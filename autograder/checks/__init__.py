@@ -6,6 +6,7 @@ The check kinds themselves live in ``autograder.kinds``.
 """
 
 from autograder.checks.assertions import (
+    OVERFLOW,
     CheckFailed,
     Failures,
     all_close,
@@ -16,5 +17,5 @@ from autograder.checks.assertions import (
 )
 from autograder.checks.tolerance import EXACT, Tolerance, close
 
-__all__ = ["EXACT", "CheckFailed", "Failures", "Tolerance", "all_close", "as_array", "assert_close",
-           "close", "fmt_shape", "require"]
+__all__ = ["EXACT", "OVERFLOW", "CheckFailed", "Failures", "Tolerance", "all_close", "as_array",
+           "assert_close", "close", "fmt_shape", "require"]

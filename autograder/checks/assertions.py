@@ -33,6 +33,10 @@ class CheckFailed(Exception):
 EXACT_MISTAKES = frozenset({Cause.SPEC_MISTAKE, Cause.TIMES_BATCH, Cause.OVER_BATCH,
                             Cause.SIGN_FLIP, Cause.FACTOR_2, Cause.FACTOR_HALF,
                             Cause.TRANSPOSED, Cause.RESHAPED})
+# The mistake of a forward right at ordinary inputs whose output is not finite at a check's
+# (larger) inputs. Only a forward check charges it (kinds/layer.py): a gradInput that is NaN
+# because the forward's output was is excused by it, never the other way round.
+OVERFLOW = "the output: not finite where PyTorch's is, though right at ordinary inputs"
 # At batch size 2, dividing by the batch is halving, and multiplying by it doubling.
 SAME_AT_BATCH_2 = {Cause.OVER_BATCH: Cause.FACTOR_HALF, Cause.TIMES_BATCH: Cause.FACTOR_2}
 
@@ -40,12 +44,16 @@ SAME_AT_BATCH_2 = {Cause.OVER_BATCH: Cause.FACTOR_HALF, Cause.TIMES_BATCH: Cause
 def mistake_keys(what: str, cause_id: str | None, cause: str,
                  batch: int | None = None) -> frozenset[str]:
     """The names of the exact mistake ``what`` (the output, gradInput, gradW, ...) matched:
-    empty for any other failure. A spec mistake is told apart by its sentence; the generic
-    ones by their id (their sentences name the batch size, which differs between checks)."""
+    empty for any other failure. A spec mistake is named by its sentence alone, whatever
+    result shows it: one wrong formula seen in the output, in the gradient a backward computes
+    from the forward's cache and in a moving average is one mistake (the spec gives each of
+    those results the same sentence). The generic ones are named by their id and the result
+    (a sign flip in the output and one in gradInput are two mistakes; their sentences name the
+    batch size, which differs between checks)."""
     if cause_id not in EXACT_MISTAKES:
         return frozenset()
     if cause_id == Cause.SPEC_MISTAKE:
-        return frozenset({f"{what}: {cause}"})
+        return frozenset({f"mistake: {cause}"})
     same = SAME_AT_BATCH_2.get(cause_id) if batch == 2 else None
     return frozenset(f"{what}: {c}" for c in (cause_id, same) if c)
 

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 
 from autograder.checks import (
+    OVERFLOW,
+    CheckFailed,
     Failures,
     Tolerance,
     all_close,
@@ -96,16 +98,39 @@ def batch_of(t: Trial) -> int | None:
     return int(t.x.shape[0]) if t.x.ndim else None
 
 
+# A forward right at ordinary inputs whose output overflows at this check's inputs (no max
+# subtracted before exp, say) is one mistake, whether the output shows it or the gradInput a
+# right backward computes from that output. Only a forward check charges it (OVERFLOW), and
+# only when the forward's ordinary checks passed, so that a forward that is NaN everywhere
+# excuses nothing; the key names the inputs' scale, so that it excuses a gradient check on
+# inputs of that scale only.
+
+
+def _overflows(out: Any, expected: np.ndarray) -> bool:
+    return (isinstance(out, np.ndarray) and out.shape == expected.shape
+            and out.dtype.kind == "f" and bool(np.any(~np.isfinite(out) & np.isfinite(expected))))
+
+
+def _as_overflow(ctx: Context, exc: CheckFailed, note: str = "") -> CheckFailed:
+    key = f"{OVERFLOW} (inputs scaled by {float(ctx.f.get('input_scale', 1.0)):g})"
+    return CheckFailed(exc.message + note, exc.cause, (frozenset({key}),))
+
+
 @check_kind("forward")
 def check_forward(ctx: Context) -> None:
     for trial, rng, dims in ctx.trials():
         t = setup(ctx, rng, dims, trial_dtype(ctx, trial))
         out = forward(ctx, t)
         expected = ctx.reference(t.x, t.params, dims, t.target)["output"]
-        assert_close(out, expected, ctx.tol(t.x.dtype), "the output",
-                     ctx.where(t.x, t.params, dims=t.dims),
-                     batch_of(t), hints(ctx),
-                     ctx.mistakes(t.x, t.params, dims, t.target, None, "output"))
+        try:
+            assert_close(out, expected, ctx.tol(t.x.dtype), "the output",
+                         ctx.where(t.x, t.params, dims=t.dims),
+                         batch_of(t), hints(ctx),
+                         ctx.mistakes(t.x, t.params, dims, t.target, None, "output"))
+        except CheckFailed as exc:
+            if exc.mistakes or ctx.forward_passed is not True or not _overflows(out, expected):
+                raise
+            raise _as_overflow(ctx, exc) from None
 
 
 @check_kind("input_grad")
@@ -115,11 +140,17 @@ def check_input_grad(ctx: Context) -> None:
         out = forward(ctx, t)
         g = grad_output(ctx, rng, t, out)
         grad = backward_input(ctx, t, g)
-        expected = ctx.reference(t.x, t.params, dims, t.target, g, grads=True)["input"]
-        assert_close(grad, expected, ctx.tol(t.x.dtype), "gradInput",
-                     ctx.where(t.x, t.params, dims=t.dims),
-                     batch_of(t), hints(ctx),
-                     ctx.mistakes(t.x, t.params, dims, t.target, g, "input"))
+        expected = ctx.reference(t.x, t.params, dims, t.target, g, grads=True)
+        try:
+            assert_close(grad, expected["input"], ctx.tol(t.x.dtype), "gradInput",
+                         ctx.where(t.x, t.params, dims=t.dims),
+                         batch_of(t), hints(ctx),
+                         ctx.mistakes(t.x, t.params, dims, t.target, g, "input"))
+        except CheckFailed as exc:
+            if exc.mistakes or not _overflows(out, expected["output"]):
+                raise
+            raise _as_overflow(ctx, exc, "\n  your forward's output is not finite at this input, "
+                                    "and the backward works from it") from None
 
 
 @check_kind("param_grad")
@@ -267,8 +298,9 @@ def _require_input_dependence(ctx: Context, t: Trial, g: np.ndarray | None,
         return
     expected = ctx.reference(t.x, t.params, t.dims, t.target, g, grads=True)["input"]
     require(not np.any(np.abs(expected) > 1e-6), "your forward does not change when its "
-            "input changes (a constant output), so finite differences cannot check your "
-            "backward: compute the forward first", Cause.ZEROS)
+            "input changes (a constant output, where PyTorch's changes), so finite differences "
+            "cannot check your backward: compute the forward first, or, if it is computed, see "
+            "what the forward's own check says", Cause.ZEROS)
 
 
 @check_kind("no_mutation")

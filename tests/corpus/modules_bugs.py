@@ -211,7 +211,7 @@ BATCHNORM = [
         "moving variance updated with the unbiased batch variance",
         [within("BatchNormalization.updateOutput", "+ var * (1 - self.alpha)",
                 "+ input.var(axis=0, ddof=1) * (1 - self.alpha)")],
-        message="unbiased batch variance"),
+        message="unbiased variance (ddof=1)"),
     Bug("bn_eval_batch_stats", "BatchNormalization",
         "evaluation mode still normalizes with the batch statistics",
         [within("BatchNormalization.updateOutput", "        if self.training:\n",
