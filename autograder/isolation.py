@@ -121,8 +121,9 @@ def _create_user(name: str) -> pwd.struct_passwd:
 
 # -- processes ----------------------------------------------------------------------------
 def find_processes(uid: int | None = None, token: str | None = None) -> list[int]:
-    """Live (non-zombie) processes running as ``uid``; without a uid, the grader's own
-    processes that carry ``NNGRADE_TOKEN=token`` in their environment."""
+    """Live processes (a zombie with a running thread counts) running as ``uid``; without a
+    uid, the grader's own processes that carry ``NNGRADE_TOKEN=token`` in their
+    environment."""
     marker = f"NNGRADE_TOKEN={token}\0".encode() if token else None
     wanted = str(uid if uid is not None else os.getuid())
     found = []
@@ -130,12 +131,28 @@ def find_processes(uid: int | None = None, token: str | None = None) -> list[int
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         state, uids = _state_and_uids(entry.path)
-        if state in ("", "Z", "X") or wanted not in uids:
+        if not _alive(entry.path, state) or wanted not in uids:
             continue
         # A worker user cannot change its uid (no_new_privs); without one, the token decides.
         if uid is not None or (marker is not None and _has_marker(entry.path, marker)):
             found.append(int(entry.name))
     return found
+
+
+def _alive(proc_dir: str, state: str) -> bool:
+    """Whether any thread of the process runs: a thread-group leader that exited alone (the
+    raw exit syscall) shows "Z" while its other threads go on, so a zombie counts as dead only
+    when every thread of it is."""
+    if state in ("", "X"):
+        return False
+    if state != "Z":
+        return True
+    try:
+        tasks = os.listdir(f"{proc_dir}/task")
+    except OSError:
+        return False
+    return any(_state_and_uids(f"{proc_dir}/task/{tid}")[0] not in ("", "Z", "X")
+               for tid in tasks)
 
 
 def _state_and_uids(proc_dir: str) -> tuple[str, list[str]]:

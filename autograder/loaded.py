@@ -35,7 +35,9 @@ class LoadedSubmission:
         self.cell_errors: dict[int, str] = {}  # cell -> what its top-level code raised
         self.load_spent = 0.0  # seconds of top-level code so far
         self.ran: set[int] = set()  # cells that ran to the end in some pass
+        self.settled = False  # the first load is over: later reloads change no note
         self._load(first=True)
+        self.settled = True
 
     # -- the worker -----------------------------------------------------------------
     def _load(self, first: bool = False) -> None:
@@ -46,7 +48,17 @@ class LoadedSubmission:
         when nothing smaller is left, it is skipped. All of it is noted. A notebook's
         top-level code has ``2 * load_timeout`` in all: past that, the later cells with loops
         or calls run reduced at once, instead of each waiting for its own timeout (twenty
-        cells of experiments would use up the whole budget)."""
+        cells of experiments would use up the whole budget). Once the submission's time
+        budget is used up, no cell runs any more (a pass per cell would restart the worker
+        once per cell). Only the first load writes notes: a reload after a hidden check
+        killed the worker must not show what its code raises (it may carry hidden inputs
+        through state that outlives a worker)."""
+        while self._load_pass(first):
+            first = False
+
+    def _load_pass(self, first: bool) -> bool:
+        """One pass over the cells; True when a cell was reduced or skipped in a way that
+        needs a fresh worker and another pass."""
         if first is False or not self.session.worker.alive():
             self.session.worker.start()
         sub = self.submission
@@ -77,15 +89,21 @@ class LoadedSubmission:
                 note = (f"{what} ran past the time limit or stopped the worker ({exc}): only "
                         "its definitions were kept (keep long-running code such as training "
                         "out of the graded file)")
-                if not isinstance(exc, BudgetExhausted) and self._reduce(i, cell, note):
-                    return self._load()
+                if isinstance(exc, BudgetExhausted):
+                    self.skipped_cells[i] = f"{what} and the cells after it were not run: {exc}"
+                    self.load_failure = self.skipped_cells[i]
+                    self._note(first, errors)
+                    return False
+                if self._reduce(i, cell, note):
+                    return True
                 self.reduced.pop(i, None)
                 self.skipped_cells[i] = (f"{what} was skipped: {exc} (keep long-running code "
                                          "such as training out of the graded file)")
                 self.load_failure = self.skipped_cells[i] if sub.kind == "py" else None
                 if not self.session.worker.alive() or sub.kind != "py":
-                    return self._load()
-                return
+                    return True
+                self._note(first, errors)
+                return False
             self.load_spent += time.monotonic() - started
             self.ran.add(i)
             loaded = True
@@ -96,10 +114,16 @@ class LoadedSubmission:
                 self.cell_errors[i] = errors[-1]
         if sub.kind != "py":
             self.load_failure = None
+        self._note(first, errors)
+        return False
+
+    def _note(self, first: bool, errors: list[str]) -> None:
+        if self.settled:
+            return
         if first or not self.load_errors:
             self.load_errors = errors + list(self.reduced_notes.values()) + list(
                 self.skipped_cells.values())
-            self.notes = list(sub.dropped) + self.load_errors
+            self.notes = list(self.submission.dropped) + self.load_errors
 
     def _reduce(self, i: int, cell: str, note: str, strict: bool = True) -> bool:
         """Run a smaller cell ``i`` from now on: first its definitions with the statements

@@ -33,9 +33,10 @@ _NAMESPACES: dict[str, dict[str, Any]] = {}  # reference solution file -> its na
 
 
 def probe_accuracy(assignment: Assignment, cfg: dict, parameters: object,
-                   x_test: np.ndarray, y_test: np.ndarray) -> float:
+                   x_test: np.ndarray, y_test: np.ndarray, flipped: bool = False) -> float:
     """The test accuracy of the reference layers of ``cfg``'s network with ``parameters``
-    (the worker's untrusted list of arrays, in ``getParameters()`` order)."""
+    (the worker's untrusted list of arrays, in ``getParameters()`` order); ``flipped``:
+    with every convolution kernel (4-d parameter) turned by 180 degrees."""
     net = _reference_network(assignment, cfg)
     slots = flat_arrays(net.getParameters())
     given = _parameter_arrays(parameters, len(slots))
@@ -46,7 +47,7 @@ def probe_accuracy(assignment: Assignment, cfg: dict, parameters: object,
                 f"getParameters() of the trained network gave an array of shape "
                 f"{value.shape} as parameter {index}; the network's layers have "
                 f"{slot.shape} there", Cause.GET_PARAMETERS)
-        slot[...] = fitted
+        slot[...] = fitted[..., ::-1, ::-1] if flipped and fitted.ndim == 4 else fitted
     net.evaluate()
     for layer in _modules(net):
         if hasattr(layer, "moving_mean"):
@@ -68,6 +69,12 @@ def require_probe(assignment: Assignment, cfg: dict, parameters: object, accurac
     threshold = float(cfg.get("threshold", 0.97))
     try:
         probe = probe_accuracy(assignment, cfg, parameters, x_test, y_test)
+        if probe < threshold - PROBE_MARGIN and _has_kernels(parameters):
+            # A Conv2d that convolves instead of correlating, in its forward and its
+            # gradients alike, learns the flipped kernel: a layout to the probe (Conv2d's
+            # own checks charge the flip), not predictions from elsewhere.
+            probe = max(probe, probe_accuracy(assignment, cfg, parameters, x_test, y_test,
+                                              flipped=True))
     except CheckFailed:
         raise
     except Exception:  # noqa: BLE001 - a fault of the grader's own: the student keeps the pass
@@ -89,6 +96,11 @@ def _parameter_arrays(parameters: object, count: int) -> list[np.ndarray]:
             f"the trained network's getParameters() gave {found} arrays; its layers have "
             f"{count}", Cause.GET_PARAMETERS)
     return [as_array(p, "a parameter").astype(np.float64) for p in parameters]
+
+
+def _has_kernels(parameters: object) -> bool:
+    return isinstance(parameters, list) and any(
+        isinstance(p, np.ndarray) and p.ndim == 4 for p in parameters)
 
 
 def _fitted(value: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:

@@ -205,5 +205,12 @@ class GradeResult:
 
 def failed(name: str, points: float, visibility: str, message: str,
            cause: Cause | None) -> CheckResult:
-    """A failed check's result: no points, the message and its cause."""
-    return CheckResult(name, False, 0.0, points, message, visibility, cause)
+    """A failed check's result: no points, the message and its cause. The message is cut to
+    ``MESSAGE_LINES`` lines of at most ``MESSAGE_WIDTH`` characters: whatever student code
+    managed to put in it, it cannot flood a report or a results file."""
+    lines = [line if len(line) <= MESSAGE_WIDTH else line[:MESSAGE_WIDTH - 3] + "..."
+             for line in message.splitlines()[:MESSAGE_LINES]]
+    return CheckResult(name, False, 0.0, points, "\n".join(lines), visibility, cause)
+
+
+MESSAGE_LINES, MESSAGE_WIDTH = 20, 1000

@@ -63,6 +63,9 @@ class Limits:
     processes: int = 32  # RLIMIT_NPROC (processes + threads), only with a worker user
     log_bytes: int = 1 << 20  # student stdout/stderr kept by the grader (the last bytes)
     reply_bytes: int = 256 << 20  # the largest reply the grader accepts
+    # The JSON part of a reply (arrays travel apart, as raw bytes): decoding JSON of nested
+    # empty lists takes about 50 times its size in the grader, so it is kept small.
+    reply_json_bytes: int = 2 << 20
     tmp_bytes: int = 128 << 20  # size of the private /tmp and home (namespace mode)
     start_timeout: float = 30.0
     submission_timeout: float = 540.0  # wall clock for one submission (fits a 10-min platform)
@@ -418,7 +421,7 @@ class Worker:
     def _receive(self, deadline: float) -> Any:
         header = self._read(wire.HEADER.size, deadline)
         n_text, n_blob = wire.HEADER.unpack(header)
-        if n_text > wire.MAX_JSON or n_blob > self.limits.reply_bytes:
+        if n_text > self.limits.reply_json_bytes or n_blob > self.limits.reply_bytes:
             self._kill_all()
             raise WorkerDied(f"the worker sent an oversized reply ({n_text + n_blob} bytes)")
         text = self._read(n_text, deadline)

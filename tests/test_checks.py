@@ -112,6 +112,13 @@ def test_negated_is_sign_flip(e):
     assert cause_of(-e, e, batch=1) == Cause.SIGN_FLIP
 
 
+@given(arrays(), st.floats(3.0, 100.0))
+def test_an_arbitrary_factor_is_named_only_over_several_values(e, c):
+    assume(nonzero(e))
+    expected = cause_of(e * c, e, batch=1)
+    assert expected == (Cause.FACTOR if np.count_nonzero(e) > 1 else None)
+
+
 @given(arrays(min_dims=2, max_dims=2))
 def test_transposed_is_transposed(e):
     assume(not close(e.T, e, TOL) if e.shape[0] == e.shape[1] else e.shape != (1, 1))

@@ -846,3 +846,50 @@ def test_a_training_that_crashed_shows_no_accuracy_in_the_table():
 
     assert "did not train to an accuracy" in table(False, "exception")
     assert "accuracy 0.00% (threshold 97.0%)" in table(False, "accuracy")
+
+
+class _FakeWorker:
+    def __init__(self):
+        self.starts = 0
+
+    def start(self):
+        self.starts += 1
+
+    def alive(self):
+        return True
+
+
+class _FakeSession:
+    """A worker whose top-level code raises on every load after the first (as code that
+    read a hidden input from state outliving a worker would)."""
+
+    def __init__(self):
+        self.worker, self.deadline, self.loads = _FakeWorker(), None, 0
+
+    def load(self, cells, filename, labels, **kwargs):
+        self.loads += 1
+        errors = [] if self.loads == 1 else [
+            {"error": {"type": "RuntimeError", "message": "hidden input [0.25, -1.5]"}}]
+        return {"names": ["ReLU"], "errors": errors}
+
+
+def test_a_reload_after_the_first_load_writes_no_note(tmp_path):
+    from autograder.loaded import LoadedSubmission
+
+    path = tmp_path / "modules.py"
+    path.write_text("class ReLU: pass\n")
+    session = _FakeSession()
+    loaded = LoadedSubmission(load_assignment("modules"), load_submission(path), session)
+    assert loaded.notes == []
+    loaded._load()  # what ensure_worker does after a check killed the worker
+    assert session.loads == 2
+    assert not any("hidden input" in note for note in loaded.notes)
+
+
+def test_a_failure_message_is_capped_whatever_student_code_put_in_it():
+    from autograder.results import MESSAGE_LINES, MESSAGE_WIDTH, failed
+
+    flood = "\n".join(["total 174 / 174", "x" * 50_000] * 1000)
+    message = failed("check", 1.0, "public", flood, None).message
+    assert len(message.splitlines()) == MESSAGE_LINES
+    assert max(map(len, message.splitlines())) <= MESSAGE_WIDTH

@@ -73,6 +73,9 @@ CASES = {
     "read_secrets": Case({"ReLU": "the output is wrong"}, needs_user=True),
     "kill_everything": Case({}),
     "process_swarm": Case({}),
+    "zombie_leader": Case({}, needs_user=True),
+    "json_bomb": Case({"ReLU": "oversized reply"}),
+    "len_injection": Case({"Linear": "not a number of"}, only=("Linear",)),
     "finite_difference_forgery": Case({"SoftPlus": "disagree with PyTorch's gradient"},
                                       only=("SoftPlus",)),
     "finite_difference_counter": Case({"SoftPlus": "finite differences"}, only=("SoftPlus",)),
@@ -117,9 +120,32 @@ class TrackedWorker(Worker):
         try:
             super().close()
             _current.outcome.survivors += isolation.find_processes(uid=uid, token=token)
+            if uid is not None:  # not trusting find_processes alone: any thread of the user
+                _current.outcome.survivors += _running_threads(uid)
         finally:
             if held is not None:
                 os.close(held)
+
+
+def _running_threads(uid: int) -> list[int]:
+    """Processes with a thread of ``uid`` that is not a zombie, read task by task."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                status = Path(f"/proc/{pid}/task/{tid}/status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+            if fields.get("Uid", "").split()[:1] == [str(uid)] \
+                    and fields.get("State", "Z")[:1] not in "ZX":
+                found.append(int(pid))
+                break
+    return found
 
 
 def _no_unpickling(*args, **kwargs):

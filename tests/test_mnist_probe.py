@@ -65,6 +65,38 @@ def test_layouts_the_layers_own_checks_judge_are_read_as_the_same_parameters(tes
         == mnist_probe.probe_accuracy(MODULES, CFG, params, *test_set)
 
 
+EXTENDED = load_assignment("extended")
+
+
+def test_kernels_turned_by_180_degrees_are_read_as_the_same_parameters(test_set):
+    """A Conv2d that convolves (flips its kernel) in its forward and gradients alike learns
+    the flipped kernel: the probe reads it flipped back. The flip itself costs Conv2d's own
+    checks."""
+    net = mnist_probe._reference_network(EXTENDED, EXTENDED.mnist)
+    params = [p.copy() for p in flat_arrays(net.getParameters())]
+    assert any(p.ndim == 4 for p in params)
+    turned = [p[..., ::-1, ::-1].copy() if p.ndim == 4 else p for p in params]
+    x, y = test_set[0][:2000], test_set[1][:2000]
+    as_is = mnist_probe.probe_accuracy(EXTENDED, EXTENDED.mnist, params, x, y)
+    assert mnist_probe.probe_accuracy(EXTENDED, EXTENDED.mnist, turned, x, y,
+                                      flipped=True) == as_is
+    assert mnist_probe.probe_accuracy(EXTENDED, EXTENDED.mnist, turned, x, y) != as_is
+
+
+@pytest.mark.parametrize(("kernels", "passes"), [(True, True), (False, False)])
+def test_the_probe_tries_flipped_kernels_only_when_short(monkeypatch, test_set, kernels,
+                                                         passes):
+    monkeypatch.setattr(mnist_probe, "probe_accuracy",
+                        lambda *args, flipped=False: 0.96 if flipped else 0.40)
+    params = [np.zeros((2, 1, 3, 3)) if kernels else np.zeros((2, 3)), np.zeros(2)]
+    if passes:
+        assert mnist_probe.require_probe(EXTENDED, {"threshold": 0.95}, params, 0.96,
+                                         *test_set) == 0.96
+    else:
+        with pytest.raises(CheckFailed):
+            mnist_probe.require_probe(EXTENDED, {"threshold": 0.95}, params, 0.96, *test_set)
+
+
 def test_a_fault_of_the_graders_own_keeps_the_pass(monkeypatch, test_set):
     def broken(*args):
         raise KeyError("a layer the reference does not define")

@@ -140,6 +140,19 @@ def test_bundle_leaks_no_solution_line_and_no_hidden_check(release):
             assert (check.name in text) is not check.hidden, check.name
 
 
+def test_the_public_seed_needs_the_solution_to_be_found(monkeypatch):
+    """The released seed is a hash of the grading seed keyed by the reference solution: trying
+    every grading seed without the solution finds nothing (a crc32 of the seed alone gave the
+    grading seed back, and with it every public check's inputs)."""
+    from autograder.release.public_spec import public_seed
+
+    assignment = load_assignment("modules")
+    seed = public_seed(assignment)
+    assert seed == public_seed(assignment)  # deterministic
+    monkeypatch.setattr(type(assignment), "solution_text", lambda self: "another solution")
+    assert public_seed(assignment) != seed
+
+
 def test_leak_detector_finds_planted_leaks(release):
     solution_line = "self.output = input @ self.W.T"
     assert solution_line in solution_lines(REFERENCE)

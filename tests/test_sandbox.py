@@ -90,6 +90,35 @@ def test_restart_gives_a_fresh_directory():
     assert before["files"] == after["files"] == []
 
 
+KEYRING = """
+import ctypes
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+def put():  # add_key("user", ..., KEY_SPEC_USER_KEYRING): outlives the process
+    return _libc.syscall(248, b"user", b"nngrade-test", b"hidden", ctypes.c_size_t(6),
+                         ctypes.c_int(-4))
+def get():  # keyctl(KEYCTL_SEARCH, KEY_SPEC_USER_KEYRING, "user", ...)
+    return _libc.syscall(250, ctypes.c_int(10), ctypes.c_int(-4), b"user", b"nngrade-test",
+                         ctypes.c_int(0))
+"""
+
+
+@root_only
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86-64 syscall numbers")
+def test_a_restarted_worker_finds_nothing_in_the_users_keyrings():
+    # A hidden input left in the kernel keyring reached a restarted worker's top-level code
+    # (red team, ninth session): each worker empties its user's keyrings before student code.
+    with Worker() as worker:
+        session = Session(worker, 20)
+        session.load([KEYRING], "probe.py")
+        if session.call("put", None) < 0:
+            pytest.skip("no kernel keyrings here")
+        assert session.call("get", None) > 0
+        worker.start()  # the same worker user
+        session.load([KEYRING], "probe.py")
+        assert session.call("get", None) < 0
+
+
 @root_only
 def test_worker_cannot_read_root_only_files():
     # /run is a system directory the worker still sees: only the file's mode protects it.
@@ -364,6 +393,28 @@ def test_submission_budget_fails_the_rest_fast(tmp_path):
     assert any("timed out" in m or "time budget" in m for m in messages[:1])
     assert "total time budget of 2 s is used up" in messages[-1]
     assert result.score == 0
+
+
+def test_a_used_up_budget_stops_a_notebook_of_many_cells(tmp_path):
+    # Red team, ninth session: twenty slow cells, then 1,500 one-line cells; once the budget
+    # was gone, every remaining cell cost a worker restart and a level of recursion (697 s
+    # against a 600 s platform limit, then RecursionError). Now loading stops there.
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    cells = [new_code_cell(SOLUTION.read_text())]
+    cells += [new_code_cell(f"class Slow{i}:\n    import time\n    time.sleep(30)")
+              for i in range(3)]
+    cells += [new_code_cell(f"x{i} = {i}") for i in range(1500)]
+    path = tmp_path / "modules.ipynb"
+    path.write_text(nbformat.writes(new_notebook(cells=cells)))
+    assignment = dataclasses.replace(load_assignment("modules"), load_timeout=1.0)
+    grader = Grader(assignment, mnist=False, check_timeout=3.0,
+                    limits=Limits(submission_timeout=4.0))
+    started = time.monotonic()
+    result = grader.grade(load_submission(path), only=["ReLU"])
+    assert time.monotonic() - started < 60
+    assert any("were not run" in note for note in result.notes), result.notes
 
 
 # -- what the grader trusts ---------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import linecache
 import re
+from pathlib import Path
 
 import pytest
 from paths import SOLUTION_TEXT, TEMPLATE
@@ -206,6 +207,25 @@ def test_notebook_check_uses_the_latest_definition():
     assert report.status("Linear") == "passed"
     assert str(report).splitlines()[-1].endswith("hidden checks run when you submit")
     assert all(c.visibility == "public" for comp in report.components for c in comp.checks)
+
+
+def top_level(text: str, *names: str) -> list[str]:
+    """The source of the named top-level classes and functions, one cell each."""
+    import ast
+
+    tree = ast.parse(text)
+    return [ast.get_source_segment(text, node) for node in tree.body
+            if getattr(node, "name", None) in names]
+
+
+def test_a_notebook_check_sends_the_classes_a_check_builds():
+    # The Residual checks build Residual(Sequential(...)): the student's Sequential cell goes
+    # with the Residual cell, which does not name it.
+    extended = (Path(__file__).parents[1] / "solutions" / "extended.py").read_text()
+    env = notebook("import numpy as np", module_class(), *top_level(SOLUTION, "Sequential"),
+                   *top_level(extended, "flatten_parameters", "Residual"))
+    report = check_notebook_component("Residual", env, "extended")
+    assert report.status("Residual") == "passed", str(report)
 
 
 def test_notebook_checker_defaults_to_the_callers_globals_and_caches():

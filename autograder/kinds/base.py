@@ -22,13 +22,18 @@ from autograder.wire import Handle
 
 CheckFn = Callable[["Context"], None]
 REGISTRY: dict[str, CheckFn] = {}
+# Student classes a kind builds besides the component itself (a Residual around the
+# student's Sequential): a notebook's local check must send their cells too.
+USES: dict[str, tuple[str, ...]] = {}
 
 
-def check_kind(name: str) -> Callable[[CheckFn], CheckFn]:
-    """Register a check kind under the name the spec uses."""
+def check_kind(name: str, uses: tuple[str, ...] = ()) -> Callable[[CheckFn], CheckFn]:
+    """Register a check kind under the name the spec uses; ``uses``: the student classes it
+    builds besides the component."""
 
     def register(fn: CheckFn) -> CheckFn:
         REGISTRY[name] = fn
+        USES[name] = uses
         return fn
 
     return register

@@ -442,7 +442,8 @@ def check_grad_reset(ctx: Context) -> None:
             assert_close(once[name], expected[name], ctx.tol(t.x.dtype), grad_name,
                          ctx.where(t.x, t.params, "after zeroGradParameters and one backward",
                                    t.dims),
-                         batch_of(t), hints(ctx))
+                         batch_of(t), hints(ctx),
+                         ctx.mistakes(t.x, t.params, dims, t.target, g, name))
         s.call(t.handle, "zeroGradParameters")
         for grad_name in ctx.f["grads"].values():
             zeroed = as_array(s.get(t.handle, grad_name), grad_name)
@@ -483,7 +484,8 @@ def check_parameters(ctx: Context) -> None:
                               ("getGradParameters", list(ctx.f.get("grads", {}).values()))):
             listed = s.call(handle, getter, keep=True)
             count = s.call(listed, "__len__")
-            require(count == len(attrs), f"{getter}() returned {count} arrays, expected "
+            shown = count if type(count) is int else "a list whose length is not a number of"
+            require(count == len(attrs), f"{getter}() returned {shown} arrays, expected "
                     f"{len(attrs)}: [{', '.join(attrs)}]", Cause.GET_PARAMETERS)
             for i, attr in enumerate(attrs):
                 require(s.shares((listed, i), (handle, attr)),

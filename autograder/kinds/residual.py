@@ -71,7 +71,7 @@ def check_forward(ctx: Context) -> None:
                      "out += x); build a new array with input + module.forward(input)")
 
 
-@check_kind("residual_backward")
+@check_kind("residual_backward", uses=("Sequential",))
 def check_backward(ctx: Context) -> None:
     s = ctx.session
     for _trial, rng, _dims in ctx.trials():
@@ -140,7 +140,7 @@ def check_stores(ctx: Context) -> None:
                          "backward": lambda g=g, inner=scale * g: _backward_mistakes(g, inner)})
 
 
-@check_kind("residual_parameters")
+@check_kind("residual_parameters", uses=("Sequential",))
 def check_parameters(ctx: Context) -> None:
     s = ctx.session
     for _trial, rng, _dims in ctx.trials():

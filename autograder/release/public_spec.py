@@ -6,8 +6,8 @@ hidden checks: their names, shapes, tolerances, or the grading seed.
 
 from __future__ import annotations
 
+import hashlib
 import json
-import zlib
 from typing import Any
 
 from autograder.spec import Assignment
@@ -15,13 +15,23 @@ from autograder.spec import Assignment
 GRADER_ONLY_KEYS = ("solution",)
 
 
+def public_seed(assignment: Assignment) -> int:
+    """The released spec's seed: deterministic, and no way back to the grading seed. A hash
+    of the grading seed alone could be inverted by trying every seed (a red team recovered
+    1123 from crc32's output, then computed every public check's inputs offline and passed
+    Linear's checks with a table of answers); the reference solution, which students never
+    see, keys it."""
+    key = hashlib.sha256(assignment.solution_text().encode()).hexdigest()
+    text = f"public/{assignment.name}/{assignment.seed}/{key}"
+    return int(hashlib.sha256(text.encode()).hexdigest(), 16) % 100_000
+
+
 def public_raw(assignment: Assignment) -> dict[str, Any]:
     raw = json.loads(json.dumps(assignment.raw))  # a deep copy of plain data
     meta = raw.setdefault("assignment", {})
     for key in GRADER_ONLY_KEYS:
         meta.pop(key, None)
-    # Deterministic but unrelated to the grading seed.
-    meta["seed"] = zlib.crc32(f"public/{assignment.name}/{assignment.seed}".encode()) % 100_000
+    meta["seed"] = public_seed(assignment)
     for comp in raw.get("components", []):
         comp["checks"] = [c for c in comp.get("checks", []) if c.get("visibility") != "hidden"]
     return raw

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.grade import Grader
+from autograder.kinds import USES
 from autograder.results import Cause, CheckResult, ComponentResult
 from autograder.spec import Assignment, SpecError, load_assignment
 from autograder.student.namespace import submission_from_namespace
@@ -180,8 +181,9 @@ def check_notebook_component(name: str, namespace_or_source: Mapping[str, Any] |
         submission = Submission(Path("notebook.py"), "py", [namespace_or_source],
                                 "notebook.py", [], [1], digest)
     else:
-        roots = list(spec.component(component).names)
-        submission = submission_from_namespace(namespace_or_source, roots)
+        comp = spec.component(component)
+        used = [name for check in comp.checks for name in USES.get(check.kind, ())]
+        submission = submission_from_namespace(namespace_or_source, [*comp.names, *used])
     key = (str(spec.path), component, submission.sha256())
     return REPORTS.get(key, lambda: check_submission(submission, spec, [component]))
 
