@@ -231,8 +231,10 @@ class CheckRunner:
                     if check.visibility == phase:
                         done[i] = self._missing(comp, check) if name is None \
                             else self._charged_once(check, name, seen)
-        for comp, result, name, done in zip(comps, results, names, checks, strict=True):
-            result.checks = [done[i] for i in range(len(comp.checks))]
+        for comp, result, name, done, seen in zip(comps, results, names, checks, charged,
+                                                  strict=True):
+            result.checks = [seen.refunded.get(check.name, done[i])
+                             for i, check in enumerate(comp.checks)]
             result.found_as = name if name not in (None, comp.name) else None
         return results
 
@@ -321,6 +323,10 @@ class _Charged:
 
     mistakes: dict[str, str] = dataclasses.field(default_factory=dict)  # mistake -> check
     forward_passed: bool | None = None
+    # The failures that charged a mistake, by check name; and the earlier results a dearer
+    # check took the charge from, which the component's results show instead.
+    charging: dict[str, tuple[CheckSpec, CheckResult]] = dataclasses.field(default_factory=dict)
+    refunded: dict[str, CheckResult] = dataclasses.field(default_factory=dict)
 
     def excusable(self, check: CheckSpec, result: CheckResult) -> bool:
         """A failure whose every wrong result is exactly a known mistake already charged."""
@@ -341,18 +347,40 @@ class _Charged:
             return result
         if check.kind not in EXCUSABLE_KINDS:
             return self._a_property_of(result)
+        if excused and ordinary and check.points > self._charged_points(result):
+            return self._take_the_charge(check, result)
         if not excused:
             if ordinary:
                 for name in frozenset().union(*result.mistakes):
                     if check.kind == "forward" or not name.startswith(OVERFLOW):
                         self.mistakes.setdefault(name, check.name)
+                self.charging[check.name] = (check, result)
             return result
-        first = self.mistakes[min(result.mistakes[0] & self.mistakes.keys())]
-        cause = next((line.split("likely cause: ", 1)[1] for line in result.message.splitlines()
-                      if "likely cause: " in line), min(result.mistakes[0]))
-        return CheckResult(check.name, True, check.points, check.points,
-                           f"not charged again: the same mistake as in '{first}' ({cause})",
-                           check.visibility)
+        return _not_again(check, result, self.mistakes[min(result.mistakes[0]
+                                                           & self.mistakes.keys())])
+
+    def _charged_points(self, result: CheckResult) -> float:
+        chargers = {self.mistakes[k] for names in result.mistakes
+                    for k in names & self.mistakes.keys()}
+        return max(self.charging[name][0].points for name in chargers)
+
+    def _take_the_charge(self, check: CheckSpec, result: CheckResult) -> CheckResult:
+        """A mistake costs the dearest ordinary check it fails: this one, dearer than the
+        check that charged it first, is charged, and that one no longer is (else adding the
+        mistake to a cheaper result, a forward say, would buy off a dearer one)."""
+        for names in result.mistakes:
+            for key in names & self.mistakes.keys():
+                self.mistakes[key] = check.name
+        self.charging[check.name] = (check, result)
+        for name, (spec, earlier) in list(self.charging.items()):
+            if name != check.name and all(any(self.mistakes.get(k) == check.name for k in names)
+                                          for names in earlier.mistakes):
+                del self.charging[name]
+                self.refunded[name] = _not_again(spec, earlier, check.name)
+                for key, charger in self.mistakes.items():  # its other names of the mistake
+                    if charger == name:
+                        self.mistakes[key] = check.name
+        return result
 
 
     def _a_property_of(self, result: CheckResult) -> CheckResult:
@@ -365,6 +393,15 @@ class _Charged:
         return dataclasses.replace(result, message=(
             f"this check counts only with right results, and its wrong result is the mistake "
             f"charged in '{first}':\n{result.message}"))
+
+
+def _not_again(check: CheckSpec, result: CheckResult, first: str) -> CheckResult:
+    """``result`` passed, as the same mistake as the one charged in ``first``."""
+    cause = next((line.split("likely cause: ", 1)[1] for line in result.message.splitlines()
+                  if "likely cause: " in line), min(result.mistakes[0]))
+    return CheckResult(check.name, True, check.points, check.points,
+                       f"not charged again: the same mistake as in '{first}' ({cause})",
+                       check.visibility)
 
 
 @dataclass

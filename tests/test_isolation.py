@@ -217,8 +217,9 @@ CHARGED_ONCE = {
                                        "elements", "backward reuses the forward mask",
                                        PROPERTIES[0]]),
     # The unbiased variance, seen in the output, in the gradient a right backward computes
-    # from the forward's cache, and in the moving average, is one mistake.
-    "bn_unbiased_var": ("BatchNormalization", ["training forward matches PyTorch",
+    # from the forward's cache, and in the moving average, is one mistake; it costs the
+    # dearest ordinary check it fails (gradInput's 3 points, not the forward's 2).
+    "bn_unbiased_var": ("BatchNormalization", ["training gradInput matches PyTorch",
                                                *PROPERTIES]),
     # An overflowing forward makes the right backward's gradient NaN at the same inputs.
     "softmax_no_max": ("SoftMax", ["stable for logits around +-1000"]),
@@ -247,6 +248,23 @@ def test_one_mistake_is_charged_once(tmp_path, bug_id):
         if name in PROPERTIES and "likely cause" in message:
             assert message.startswith("this check counts only with right results, and its "
                                       "wrong result is the mistake charged in '"), message
+
+
+def test_adding_a_mistake_to_a_cheaper_result_buys_nothing(tmp_path):
+    # Red team, ninth session: a BatchNorm whose backward alone used the unbiased variance
+    # lost gradInput's 3 points; the same with the forward wrong too had gradInput excused by
+    # the forward's 2-point charge. A mistake now costs the dearest ordinary check it fails.
+    backward_only = MODULES.within(
+        "BatchNormalization.updateGradInput", "self.gradInput = self.inv_std * (",
+        "inv = 1 / np.sqrt(input.var(0, ddof=1) + self.EPS)\n            "
+        "xhat = (input - input.mean(0)) * inv\n            self.gradInput = inv * (")
+    both = MODULES.within(BN, "/ len(input)", "/ (len(input) - 1)")
+    scores = []
+    for edits in ([backward_only], [backward_only, both]):
+        comps = grade(tmp_path, edits, only=["BatchNormalization"])
+        scores.append(comps["BatchNormalization"].score)
+        assert "training gradInput matches PyTorch" in failed(comps["BatchNormalization"])
+    assert scores[1] <= scores[0]
 
 
 # A SoftMax right at ordinary inputs whose forward overflows at +-1000 and at the hidden
@@ -280,15 +298,40 @@ class SoftMax(_HonestSoftMax):
 '''
 
 
-@pytest.mark.parametrize(("attack", "lost"), [
-    (OVERFLOW_WIDE, {"stable for logits around +-1000", "hidden: wide inputs"}),
-    (NAN_EVERYWHERE, {"stable gradient for logits around +-1000", "hidden: wide inputs"}),
+# Red team, ninth session: a NLL whose backward does not clip, made to return NaN in its
+# forward at probabilities of exactly 0 on purpose, had the backward's clipping check excused
+# by the forward's (+1 over the same backward with a finite forward).
+NLL_NAN_ON_PURPOSE = '''
+_HonestNLL = ClassNLLCriterionUnstable
+
+
+class ClassNLLCriterionUnstable(_HonestNLL):
+    def updateOutput(self, input, target):
+        with np.errstate(all="ignore"):
+            self.output = -np.sum(target * np.log(input)) / input.shape[0]
+        return self.output
+
+    def updateGradInput(self, input, target):
+        with np.errstate(all="ignore"):
+            self.gradInput = -target / input / input.shape[0]
+        return self.gradInput
+'''
+
+
+@pytest.mark.parametrize(("attack", "component", "lost"), [
+    (OVERFLOW_WIDE, "SoftMax", {"stable for logits around +-1000", "hidden: wide inputs"}),
+    (NAN_EVERYWHERE, "SoftMax", {"stable gradient for logits around +-1000",
+                                 "hidden: wide inputs"}),
+    (NLL_NAN_ON_PURPOSE, "ClassNLLCriterionUnstable",
+     {"clipping: probabilities of exactly 0 and 1",
+      "clipping in backward too: gradient at probabilities 0 and 1"}),
 ])
-def test_an_overflow_excuses_only_gradients_at_its_own_scale(tmp_path, attack, lost):
+def test_an_overflow_excuses_only_the_stability_checks_gradient(tmp_path, attack, component,
+                                                                 lost):
     path = tmp_path / "submission.py"
     path.write_text(MODULES.text() + attack)
     result = Grader(load_assignment("modules"), mnist=False).grade(load_submission(path),
-                                                                  only=["SoftMax"])
+                                                                  only=[component])
     assert lost <= set(failed(result.components[0]))
 
 
@@ -303,7 +346,7 @@ def test_a_normalisation_mistake_does_not_cost_the_moving_statistics(tmp_path):
     result = Grader(load_assignment("modules"), mnist=False).grade(load_submission(path),
                                                                   only=["BatchNormalization"])
     lost = failed(result.components[0])
-    assert "training forward matches PyTorch" in lost
+    assert "training gradInput matches PyTorch" in lost  # the dearest check it fails
     assert not {"moving statistics follow moving = moving*alpha + batch*(1-alpha)",
                 "moving statistics start from zeros and ones when None"} & set(lost)
 

@@ -95,28 +95,49 @@ import ctypes
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 def put():  # add_key("user", ..., KEY_SPEC_USER_KEYRING): outlives the process
-    return _libc.syscall(248, b"user", b"nngrade-test", b"hidden", ctypes.c_size_t(6),
-                         ctypes.c_int(-4))
-def get():  # keyctl(KEYCTL_SEARCH, KEY_SPEC_USER_KEYRING, "user", ...)
-    return _libc.syscall(250, ctypes.c_int(10), ctypes.c_int(-4), b"user", b"nngrade-test",
-                         ctypes.c_int(0))
+    r = _libc.syscall(248, b"user", b"nngrade-test", b"hidden", ctypes.c_size_t(6),
+                      ctypes.c_int(-4))
+    return r if r >= 0 else -ctypes.get_errno()
 """
 
 
 @root_only
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86-64 syscall numbers")
-def test_a_restarted_worker_finds_nothing_in_the_users_keyrings():
-    # A hidden input left in the kernel keyring reached a restarted worker's top-level code
-    # (red team, ninth session): each worker empties its user's keyrings before student code.
+def test_student_code_cannot_use_the_kernel_keyrings():
+    # The kernel keyrings of a user outlive its processes: a red team carried a hidden input
+    # to a restarted worker's notes and, by taking the Write permission off the keyring so
+    # that it could not be cleared, to the next submission. The worker refuses the key
+    # system calls (seccomp) and empties the keyrings before student code runs.
     with Worker() as worker:
         session = Session(worker, 20)
         session.load([KEYRING], "probe.py")
-        if session.call("put", None) < 0:
-            pytest.skip("no kernel keyrings here")
-        assert session.call("get", None) > 0
-        worker.start()  # the same worker user
-        session.load([KEYRING], "probe.py")
-        assert session.call("get", None) < 0
+        assert session.call("put", None) == -1  # EPERM
+
+
+def test_the_key_call_filter_refuses_exactly_the_key_calls():
+    from autograder.worker.boot import SECCOMP_RET_ALLOW, key_syscall_filter
+
+    def run(program, arch, number):  # a tiny BPF interpreter for the opcodes used
+        a, pc = 0, 0
+        while True:
+            code, jt, jf, k = program[pc]
+            if code == 0x20:
+                a = {4: arch, 0: number}[k]
+            elif code == 0x54:
+                a &= k
+            elif code == 0x15:
+                pc += jt if a == k else jf
+            elif code == 0x06:
+                return k
+            pc += 1
+
+    program = key_syscall_filter("x86_64")
+    for arch, keys in ((0xC000003E, {248, 249, 250}), (0x40000003, {286, 287, 288})):
+        for number in range(400):
+            refused = run(program, arch, number) != SECCOMP_RET_ALLOW
+            assert refused == (number in keys), (hex(arch), number)
+        assert run(program, arch, 0x40000000 | 250) != SECCOMP_RET_ALLOW or arch != 0xC000003E
+    assert run(program, 0xC00000B7, 219) == SECCOMP_RET_ALLOW  # another arch: not filtered
 
 
 @root_only
