@@ -256,6 +256,11 @@ class CheckRunner:
             seen.excusable(check, one) or one.passed
             for one in (self.run_check(check, name, seen, trial)
                         for trial in range(check.trials)))
+        if not excused and seen.charges(check, result):
+            # A charge may be refunded later (a dearer check takes it): only if every trial
+            # of this one, run alone, shows no other failure than charged mistakes.
+            seen.trials[check.name] = [self.run_check(check, name, seen, trial)
+                                       for trial in range(check.trials)]
         return seen.charge_once(check, result, excused)
 
     def run_check(self, check: CheckSpec, name: str, seen: _Charged | None = None,
@@ -327,6 +332,13 @@ class _Charged:
     # check took the charge from, which the component's results show instead.
     charging: dict[str, tuple[CheckSpec, CheckResult]] = dataclasses.field(default_factory=dict)
     refunded: dict[str, CheckResult] = dataclasses.field(default_factory=dict)
+    trials: dict[str, list[CheckResult]] = dataclasses.field(default_factory=dict)  # run alone
+
+    @staticmethod
+    def charges(check: CheckSpec, result: CheckResult) -> bool:
+        """Whether ``result``, not excused, charges its mistakes (an ordinary check's)."""
+        return (not result.passed and bool(result.mistakes) and check.kind in EXCUSABLE_KINDS
+                and check.visibility == "public" and not check.params.edge)
 
     def excusable(self, check: CheckSpec, result: CheckResult) -> bool:
         """A failure whose every wrong result is exactly a known mistake already charged."""
@@ -372,9 +384,16 @@ class _Charged:
             for key in names & self.mistakes.keys():
                 self.mistakes[key] = check.name
         self.charging[check.name] = (check, result)
+        def now_its(mistakes: tuple[frozenset[str], ...]) -> bool:
+            return bool(mistakes) and all(any(self.mistakes.get(k) == check.name for k in names)
+                                          for names in mistakes)
+
         for name, (spec, earlier) in list(self.charging.items()):
-            if name != check.name and all(any(self.mistakes.get(k) == check.name for k in names)
-                                          for names in earlier.mistakes):
+            # Every trial of the earlier check: a check stops at its first failing trial, so
+            # its result alone could hide a later trial wrong for another reason.
+            alone = self.trials.get(name)
+            if name != check.name and alone is not None and now_its(earlier.mistakes) \
+                    and all(one.passed or now_its(one.mistakes) for one in alone):
                 del self.charging[name]
                 self.refunded[name] = _not_again(spec, earlier, check.name)
                 for key, charger in self.mistakes.items():  # its other names of the mistake

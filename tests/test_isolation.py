@@ -267,6 +267,29 @@ def test_adding_a_mistake_to_a_cheaper_result_buys_nothing(tmp_path):
     assert scores[1] <= scores[0]
 
 
+def test_a_refund_looks_at_every_trial_of_the_refunded_check(tmp_path):
+    # Red team, ninth session: a forward wrong by an unknown factor on its float64 trials and
+    # with the unbiased variance on its first (float32) trial charged only the latter; the
+    # gradInput check then took the charge and refunded the forward (+2 over the same code
+    # without the deliberate mistake). A refund now needs every trial of the refunded check.
+    wrong_by_a_factor = ("        self.output = self.normalized\n"
+                         "        if self.training and input.dtype == np.float64:\n"
+                         "            self.output = self.normalized * 1.01\n")
+    factor = MODULES.within(BN, "        self.output = self.normalized\n", wrong_by_a_factor)
+    on_purpose = MODULES.within(BN, "        self.output = self.normalized\n",
+                                wrong_by_a_factor + "        elif self.training:\n"
+                                "            self.output = centered / np.sqrt("
+                                "input.var(axis=0, ddof=1) + self.EPS)\n")
+    backward = MODULES.within(
+        "BatchNormalization.updateGradInput", "self.gradInput = self.inv_std * (",
+        "inv = 1 / np.sqrt(input.var(0, ddof=1) + self.EPS)\n            "
+        "xhat = (input - input.mean(0)) * inv\n            self.gradInput = inv * (")
+    honest = grade(tmp_path, [factor, backward], only=["BatchNormalization"])
+    attack = grade(tmp_path, [on_purpose, backward], only=["BatchNormalization"])
+    assert "training forward matches PyTorch" in failed(attack["BatchNormalization"])
+    assert attack["BatchNormalization"].score <= honest["BatchNormalization"].score
+
+
 # A SoftMax right at ordinary inputs whose forward overflows at +-1000 and at the hidden
 # check's wide inputs, and whose backward is wrong there: the overflow charged at +-1000
 # excuses the gradient at +-1000 only.
