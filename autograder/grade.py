@@ -338,7 +338,7 @@ class _Charged:
     def charges(check: CheckSpec, result: CheckResult) -> bool:
         """Whether ``result``, not excused, charges its mistakes (an ordinary check's)."""
         return (not result.passed and bool(result.mistakes) and check.kind in EXCUSABLE_KINDS
-                and check.visibility == "public" and not check.params.edge)
+                and _ordinary(check))
 
     def excusable(self, check: CheckSpec, result: CheckResult) -> bool:
         """A failure whose every wrong result is exactly a known mistake already charged."""
@@ -352,17 +352,16 @@ class _Charged:
         finite differences. Only ``EXCUSABLE_KINDS`` charge and are excused, and only a mistake
         made at ordinary shapes (a public check, not an edge case) excuses others: an edge
         case or a hidden check that finds one first is charged for it and excuses nothing."""
-        ordinary = check.visibility == "public" and not check.params.edge
-        if ordinary and check.kind == "forward":
+        if _ordinary(check) and check.kind == "forward":
             self.forward_passed = self.forward_passed is not False and result.passed
         if result.passed or not result.mistakes:
             return result
         if check.kind not in EXCUSABLE_KINDS:
             return self._a_property_of(result)
-        if excused and ordinary and check.points > self._charged_points(result):
+        if excused and _ordinary(check) and check.points > self._charged_points(result):
             return self._take_the_charge(check, result)
         if not excused:
-            if ordinary:
+            if self.charges(check, result):
                 for name in frozenset().union(*result.mistakes):
                     if check.kind == "forward" or not name.startswith(OVERFLOW):
                         self.mistakes.setdefault(name, check.name)
@@ -412,6 +411,11 @@ class _Charged:
         return dataclasses.replace(result, message=(
             f"this check counts only with right results, and its wrong result is the mistake "
             f"charged in '{first}':\n{result.message}"))
+
+
+def _ordinary(check: CheckSpec) -> bool:
+    """A check at the component's ordinary shapes: public and not an edge case."""
+    return check.visibility == "public" and not check.params.edge
 
 
 def _not_again(check: CheckSpec, result: CheckResult, first: str) -> CheckResult:
