@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 MAX_BYTES = 5 * 1024 * 1024  # of code: a module, or a notebook's code cells
 # A notebook file may be larger: saved outputs (plots) do not count, only its code.
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
+# JSON objects and arrays in a notebook, bounded by its '{' and '[' characters (counted before
+# parsing): json and nbformat build a Python object for each, so 60 MB of "[{},{},...]" took
+# 63 s and 11.6 GB in the grader. A real notebook has a few thousand (outputs and plots are
+# strings); one over the limit is refused.
+MAX_NOTEBOOK_CONTAINERS = 200_000
 KINDS = {".py": "py", ".ipynb": "ipynb"}
 # Cell magics whose body is ordinary Python that the notebook author expects to run.
 BODY_CELL_MAGICS = frozenset({"time", "timeit", "capture"})
@@ -146,6 +151,7 @@ def _normalise_newlines(text: str) -> str:
 
 
 def _read_notebook(path: Path, text: str) -> nbformat.NotebookNode:
+    _check_containers(path, text)
     prefix = f"{path}: not a valid Jupyter notebook"
     try:
         raw = json.loads(text)
@@ -164,6 +170,23 @@ def _read_notebook(path: Path, text: str) -> nbformat.NotebookNode:
     if "ValidationError" in errors:
         raise SubmissionError(f"{prefix}: {_first_line(errors['ValidationError'])}")
     return nb
+
+
+# A JSON string (the unrolled form: linear, no backtracking), for counting what lies outside.
+JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+def _check_containers(path: Path, text: str) -> None:
+    found = text.count("{") + text.count("[")  # an upper bound, and cheap: no parsing
+    if found > MAX_NOTEBOOK_CONTAINERS:
+        # Brackets inside strings (printed lists, code, a plot's JSON as text) build nothing.
+        bare = JSON_STRING.sub("", text)
+        found = bare.count("{") + bare.count("[")
+    if found > MAX_NOTEBOOK_CONTAINERS:
+        raise SubmissionError(
+            f"{path}: notebook has too many JSON objects and arrays ({found} '{{' and '[' "
+            f"characters; the limit is {MAX_NOTEBOOK_CONTAINERS}; clear the notebook's outputs)"
+        )
 
 
 def _first_line(error: Exception) -> str:

@@ -7,6 +7,7 @@ takes a second or two: the batch machinery is what is under test, not the checks
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import signal
@@ -27,6 +28,7 @@ from autograder.batch.feedback import render
 from autograder.batch.inputs import InputError, Student, discover
 from autograder.batch.records import Record
 from autograder.spec import ASSIGNMENTS_DIR, REPO_ROOT, load_assignment
+from autograder.submission import MAX_NOTEBOOK_CONTAINERS
 
 SOLUTION = SOLUTION_TEXT
 PARTIAL = (REPO_ROOT / "examples" / "student_partial.py").read_text()  # Linear has a bug
@@ -410,3 +412,65 @@ def test_an_encrypted_or_corrupt_student_zip_is_one_unreadable_row(tmp_path):
     for key in ("mallory", "eve"):
         assert entries[key].status == "unreadable", (key, entries[key].message)
         assert "not a usable zip" in entries[key].message
+
+
+# --- names and files chosen by students ------------------------------------------------------
+
+BROKEN_RELU = SOLUTION.replace("        self.output = np.maximum(input, 0)\n",
+                               "        self.output = np.zeros_like(input)\n")
+assert BROKEN_RELU != SOLUTION, "the ReLU line BROKEN_RELU replaces is no longer in the reference"
+FORMULA_NAMES = ("x;=cmd|' -C calc'!A0", 'y;"=cmd|\' -C calc\'!A0;')
+
+
+@pytest.fixture(scope="module")
+def chosen_names(tmp_path_factory, small_assignment) -> Path:
+    """Found by a red-team round: zip names the sanitiser makes equal, names that are
+    formulas to a spreadsheet, and a notebook of millions of JSON objects."""
+    src = tmp_path_factory.mktemp("names")
+    write_zip(src / "bob smith.zip", {"modules.py": BROKEN_RELU})
+    write_zip(src / "bob_smith.zip", {"modules.py": SOLUTION})
+    for name in FORMULA_NAMES:
+        (src / f"{name}.py").write_text(SOLUTION)
+    heavy = json.loads(notebook("x = 1"))
+    heavy["cells"][1]["metadata"]["x"] = [{}] * MAX_NOTEBOOK_CONTAINERS
+    (src / "heavy.ipynb").write_text(json.dumps(heavy))
+    out = tmp_path_factory.mktemp("names-out")
+    run_batch(src, out, options(small_assignment), stream=open(os.devnull, "w"))
+    return out
+
+
+def raw_csv(path: Path) -> str:
+    with open(path, newline="") as fh:
+        return fh.read()
+
+
+def test_zips_whose_names_sanitise_alike_are_graded_each_with_its_own_files(chosen_names):
+    rows = read_csv(chosen_names / "grades.csv")
+    assert rows["bob_smith"]["total"] == "22"
+    assert rows["bob smith"]["total"] != "22" and "(ReLU)" in rows["bob smith"]["message"]
+    assert rows["bob smith"]["submission"] == "bob smith.zip/modules.py"
+
+
+def test_every_gradebook_field_is_quoted(chosen_names):
+    text = raw_csv(chosen_names / "grades.csv")
+    again = io.StringIO()
+    csv.writer(again, quoting=csv.QUOTE_ALL).writerows(csv.reader(io.StringIO(text)))
+    assert again.getvalue() == text
+
+
+def test_a_semicolon_spreadsheet_finds_no_formula_in_the_gradebook(chosen_names):
+    # Such a spreadsheet splits at every ';' outside quotes, and after a closing quote reads
+    # on as plain text: Python's reader with delimiter ';' does the same.
+    text = raw_csv(chosen_names / "grades.csv")
+    cells = [c for row in csv.reader(io.StringIO(text), delimiter=";") for c in row]
+    assert any(c.startswith("'=") for c in cells)  # a name's ';' did start a cell
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    graded = [r for r in read_csv(chosen_names / "grades.csv").values() if "cmd" in r["id"]]
+    assert [r["total"] for r in graded] == ["22", "22"]
+
+
+def test_a_notebook_of_too_many_json_objects_is_a_row_and_the_batch_goes_on(chosen_names):
+    rows = read_csv(chosen_names / "grades.csv")
+    assert rows["heavy"]["status"] == "unreadable"
+    assert "too many JSON objects and arrays" in rows["heavy"]["message"]
+    assert len(rows) == 5 and rows["bob_smith"]["status"] == "ok"

@@ -10,8 +10,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
+from autograder import submission
 from autograder.submission import (
     MAX_BYTES,
+    MAX_NOTEBOOK_CONTAINERS,
     Submission,
     SubmissionError,
     clean_cell,
@@ -439,6 +441,41 @@ def test_a_cell_indented_as_a_whole_runs_as_ipython_runs_it(tmp_path):
                          "class B:\n        # deeper\n    pass\n"]
     for cell in sub.cells:
         compile(cell, "<cell>", "exec")
+
+
+def test_a_notebook_of_too_many_json_objects_is_refused_before_parsing(tmp_path):
+    # A red team's 60 MB of empty objects in a cell's metadata took 63 s and 11.6 GB of the
+    # grader's memory to parse; it is refused from its '{' and '[' count instead.
+    cell = new_code_cell("x = 1")
+    cell.metadata["x"] = [{}] * MAX_NOTEBOOK_CONTAINERS
+    path = write_notebook(tmp_path, cell, name="heavy.ipynb")
+    with pytest.raises(SubmissionError, match=r"heavy\.ipynb: notebook has too many JSON "
+                       rf"objects and arrays \(\d+ '{{' and '\[' characters; the limit is "
+                       rf"{MAX_NOTEBOOK_CONTAINERS}; clear the notebook's outputs\)"):
+        load_submission(path)
+
+
+def _json_values(value):
+    yield value
+    for inner in value.values() if isinstance(value, dict) else \
+            value if isinstance(value, list) else ():
+        yield from _json_values(inner)
+
+
+def test_a_notebook_at_the_json_object_limit_loads(tmp_path, monkeypatch):
+    """The limit counts JSON objects and arrays: brackets inside strings (code, printed
+    lists) build nothing and do not count."""
+    cell = new_code_cell("x = [1, {2: 3}]")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="[1, {2: 3}]\n" * 50)]
+    path = write_notebook(tmp_path, new_markdown_cell("# HW"), cell)
+    text = path.read_text()
+    found = sum(isinstance(v, (dict, list)) for v in _json_values(json.loads(text)))
+    assert text.count("{") + text.count("[") > found + 100  # the printed lists' brackets
+    monkeypatch.setattr(submission, "MAX_NOTEBOOK_CONTAINERS", found)
+    assert load_submission(path).cells == ["x = [1, {2: 3}]"]
+    monkeypatch.setattr(submission, "MAX_NOTEBOOK_CONTAINERS", found - 1)
+    with pytest.raises(SubmissionError, match="too many JSON objects and arrays"):
+        load_submission(path)
 
 
 def test_a_notebooks_outputs_do_not_count_towards_the_size_limit(tmp_path):

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 from autograder.batch.records import Record, write_atomic
 from autograder.spec import Assignment
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet whose locale separates with ';' starts a cell after every ';' it meets outside
+# quotes, and after a field's closing quote it reads on to the next ';' (so it can meet one
+# inside a later quoted field): a formula character after a ';' (and blanks or quotes) is
+# neutralised as well.
+_FORMULA_AFTER_SEMICOLON = re.compile(r';(?=[\s"]*[=+\-@\t\r])')
 
 
 def component_names(assignment: Assignment, mnist: bool) -> list[str]:
@@ -40,7 +46,9 @@ def write_csv(records: list[Record], path: Path, assignment: Assignment, mnist: 
     fields = ["id", "name", "email", "total", "max_score", *component_names(assignment, mnist),
               "status", "message", "submission", "seconds", "budget_used"]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=fields)
+    # Every field quoted: a spreadsheet that splits on ';' (its locale's separator) would
+    # otherwise start a cell at "=cmd" inside an unquoted "x;=cmd|..." that students named.
+    writer = csv.DictWriter(buffer, fieldnames=fields, quoting=csv.QUOTE_ALL)
     writer.writeheader()
     for row in table:
         writer.writerow({k: _safe_cell(v) for k, v in row.items()})
@@ -60,8 +68,8 @@ def _num(value: float) -> str:
 def _safe_cell(value: str) -> str:
     """Names and messages come from students: never let a spreadsheet run them as formulas."""
     if value and value.startswith(FORMULA_START) and not _is_number(value):
-        return "'" + value
-    return value
+        value = "'" + value
+    return _FORMULA_AFTER_SEMICOLON.sub(";'", value)
 
 
 def _is_number(value: str) -> bool:

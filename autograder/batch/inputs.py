@@ -75,11 +75,12 @@ def discover(source: str | Path, scratch: Path, expected_stem: str = "",
     """
     root, skipped = _open_root(Path(source), scratch)
     names = Names(expected_stem, components)
+    dirs = _ScratchDirs(scratch)
     if (root / METADATA).is_file():
-        entries = _gradescope(root, scratch, names)
+        entries = _gradescope(root, dirs, names)
     else:
         children = [c for c in _children(root) if not _same(c, exclude)]
-        entries = [_entry(child, child.stem if child.is_file() else child.name, root, scratch,
+        entries = [_entry(child, child.stem if child.is_file() else child.name, root, dirs,
                           names)
                    for child in children]
         entries = _flag_same_stem(entries, root, names)
@@ -181,14 +182,27 @@ def _junk(name: str) -> bool:
 # --- one student -----------------------------------------------------------------------------
 
 
-def _entry(path: Path, student_id: str, root: Path, scratch: Path, names: Names,
+class _ScratchDirs:
+    """A directory of its own for each student zip extracted: two zip names the sanitiser
+    makes equal ("bob smith.zip", "bob_smith.zip") must not share one, or one student is
+    graded with the other's files."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        self.taken = {"_root"}  # where a zip of the whole class is extracted
+
+    def new(self, name: str) -> Path:
+        return self.scratch / _unique(_safe(name), self.taken)
+
+
+def _entry(path: Path, student_id: str, root: Path, dirs: _ScratchDirs, names: Names,
            students: list[Student] | None = None) -> Entry:
     entry = Entry(student_id, _relative(path, root), students or [Student(student_id)])
     if path.is_symlink():  # it may point at any file the grader can read (a solution)
         entry.status, entry.message = "unreadable", f"{entry.source}: a link, not graded"
         return entry
     if path.is_file() and path.suffix.lower() == ".zip":
-        path = _extract_student_zip(path, scratch / _safe(entry.source), entry)
+        path = _extract_student_zip(path, dirs.new(entry.source), entry)
         if path is None:
             return entry
     if path.is_dir():
@@ -271,14 +285,18 @@ def _flag_same_stem(entries: list[Entry], root: Path, names: Names) -> list[Entr
 def _unique_keys(entries: list[Entry]) -> list[Entry]:
     seen: set[str] = set()
     for entry in entries:
-        base = _safe(entry.key)
-        key, n = base, 1
-        while key in seen:
-            n += 1
-            key = f"{base}-{n}"
-        entry.key = key
-        seen.add(key)
+        entry.key = _unique(_safe(entry.key), seen)
     return entries
+
+
+def _unique(base: str, seen: set[str]) -> str:
+    """``base``, or ``base-2``, ``base-3``, ... if taken; recorded in ``seen``."""
+    name, n = base, 1
+    while name in seen:
+        n += 1
+        name = f"{base}-{n}"
+    seen.add(name)
+    return name
 
 
 def _safe(name: str) -> str:
@@ -336,7 +354,7 @@ def _unsafe(info: zipfile.ZipInfo, parts: tuple[str, ...]) -> bool:
 # --- Gradescope ------------------------------------------------------------------------------
 
 
-def _gradescope(root: Path, scratch: Path, names: Names) -> list[Entry]:
+def _gradescope(root: Path, dirs: _ScratchDirs, names: Names) -> list[Entry]:
     metadata = _read_metadata(root / METADATA)
     entries = []
     folders = {c.name: c for c in _children(root)}
@@ -347,7 +365,7 @@ def _gradescope(root: Path, scratch: Path, names: Names) -> list[Entry]:
             entries.append(Entry(students[0].id, folder, students, status="missing",
                                  message="listed in submission_metadata.yml but not exported"))
             continue
-        entry = _entry(folders[folder], students[0].id, root, scratch, names, students)
+        entry = _entry(folders[folder], students[0].id, root, dirs, names, students)
         entry.submitted_at = str(_get(info, "created_at") or "")
         entries.append(entry)
     return entries

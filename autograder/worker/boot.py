@@ -150,13 +150,20 @@ def clear_keyrings() -> None:
         keyctl(ctypes.c_long(number), ctypes.c_long(KEYCTL_CLEAR), ctypes.c_long(ring))
 
 
-# seccomp: the key syscalls refused outright (EPERM), so that no key can be added at all. A
-# worker could otherwise take the Write permission off its own user keyring, which then
-# cannot be cleared for the next worker of that user (a red-team round carried a hidden
-# input to the next submission that way). Per audit architecture: its add_key, request_key
-# and keyctl numbers (x86-64 also refuses them through the i386 entry).
-KEY_SYSCALLS = {"x86_64": ((0xC000003E, (248, 249, 250)), (0x40000003, (286, 287, 288))),
-                "aarch64": ((0xC00000B7, (217, 218, 219)),)}
+# seccomp: the system calls that reach a store outliving the worker are refused outright
+# (EPERM). Keys: a worker could take the Write permission off its own user keyring, which then
+# cannot be cleared for the next worker of that user (a red-team round carried a hidden input
+# to the next submission that way). SysV shared memory, semaphores and message queues, and
+# POSIX message queues: without an IPC namespace they outlive the worker and nothing removes
+# them (a red-team round left a hidden input in a shared-memory segment for the next
+# submission); NumPy, OpenBLAS and SciPy do not use them. Per audit architecture: add_key,
+# request_key, keyctl, shmget, semget, msgget, mq_open (x86-64 also refuses them through the
+# i386 entry, where ipc(2) multiplexes the SysV calls).
+STORE_SYSCALLS = {
+    "x86_64": ((0xC000003E, (248, 249, 250, 29, 64, 68, 240)),
+               (0x40000003, (286, 287, 288, 395, 393, 399, 277, 117))),
+    "aarch64": ((0xC00000B7, (217, 218, 219, 194, 190, 186, 180)),),
+}
 PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
 SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, EPERM = 0x7FFF0000, 0x00050000, 1
 BPF_LD_W_ABS, BPF_JEQ_K, BPF_AND_K, BPF_RET_K = 0x20, 0x15, 0x54, 0x06
@@ -172,11 +179,11 @@ class _Program(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_Filter))]
 
 
-def key_syscall_filter(machine: str) -> list[tuple[int, int, int, int]]:
+def store_syscall_filter(machine: str) -> list[tuple[int, int, int, int]]:
     """The BPF program (code, jt, jf, k): for each architecture, load the system call number
-    and return EPERM for its key calls; allow everything else."""
+    and return EPERM for its cross-process store calls; allow everything else."""
     program: list[tuple[int, int, int, int]] = []
-    for arch, numbers in KEY_SYSCALLS.get(machine, ()):
+    for arch, numbers in STORE_SYSCALLS.get(machine, ()):
         # A = arch; if it is another one, skip the rest of this block
         program += [(BPF_LD_W_ABS, 0, 0, 4),
                     (BPF_JEQ_K, 0, 4 + len(numbers), arch),
@@ -189,9 +196,9 @@ def key_syscall_filter(machine: str) -> list[tuple[int, int, int, int]]:
     return program + [(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW)]
 
 
-def refuse_key_syscalls() -> bool:
+def refuse_store_syscalls() -> bool:
     """Install the filter (no_new_privs is set already); False where seccomp is missing."""
-    program = key_syscall_filter(os.uname().machine)
+    program = store_syscall_filter(os.uname().machine)
     filters = (_Filter * len(program))(*(_Filter(*op) for op in program))
     prog = _Program(len(program), filters)
     return _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) == 0
@@ -214,7 +221,7 @@ def boot(cfg: dict) -> str:
     if cfg.get("uid") is not None:
         drop_privileges(cfg["uid"], cfg["gid"])
         clear_keyrings()
-        refuse_key_syscalls()
+        refuse_store_syscalls()
         mode = "user" if mode == "none" else mode + "+user"
     os.chdir(cfg["home"])
     return mode
