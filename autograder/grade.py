@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import autograder.kinds  # noqa: F401 - registers the check kinds
 from autograder import mnist_check
-from autograder.checks import OVERFLOW, CheckFailed
+from autograder.checks import OVERFLOW, UNEXPLAINED, CheckFailed, explained
 from autograder.hangs import Hangs, HungMethod
 from autograder.kinds.base import Context, run_kind
 from autograder.loaded import LoadedSubmission
@@ -256,7 +256,7 @@ class CheckRunner:
             seen.excusable(check, one) or one.passed
             for one in (self.run_check(check, name, seen, trial)
                         for trial in range(check.trials)))
-        if not excused and seen.charges(check, result):
+        if not excused and seen.charges(check, result) and explained(result.mistakes):
             # A charge may be refunded later (a dearer check takes it): only if every trial
             # of this one, run alone, shows no other failure than charged mistakes.
             seen.trials[check.name] = [self.run_check(check, name, seen, trial)
@@ -313,12 +313,14 @@ class CheckRunner:
 
 # The kinds whose failures charge a mistake and can be excused for one: those that compare
 # every result of a trial even after a wrong one (``Failures``), so that a failure's known
-# mistakes are all it got wrong. Not a container check, which stops at a sign-flipped
-# gradInput before looking at the children's gradients, and not a property (inputs kept,
-# repeated calls, gradients reset), which counts only with a right result.
+# mistakes are all it got wrong. Sequential's backward names a mistake only once every
+# child's gradInput and gradOutput were right (it stops at any other failure), and not a
+# property (inputs kept, repeated calls, gradients reset), which counts only with a right
+# result.
 EXCUSABLE_KINDS = frozenset({"forward", "input_grad", "param_grad", "pass", "finite_diff",
                              "stateful", "forward_labels", "input_grad_labels",
-                             "finite_diff_labels"})
+                             "finite_diff_labels", "sequential_backward"})
+FINITE_DIFFERENCES = frozenset({"finite_diff", "finite_diff_labels"})
 
 
 @dataclass
@@ -338,13 +340,18 @@ class _Charged:
     def charges(check: CheckSpec, result: CheckResult) -> bool:
         """Whether ``result``, not excused, charges its mistakes (an ordinary check's)."""
         return (not result.passed and bool(result.mistakes) and check.kind in EXCUSABLE_KINDS
-                and _ordinary(check))
+                and check.ordinary)
 
     def excusable(self, check: CheckSpec, result: CheckResult) -> bool:
-        """A failure whose every wrong result is exactly a known mistake already charged."""
+        """A failure whose every wrong result is exactly a known mistake already charged, or,
+        in the finite differences only, a result already charged as wrong for no known
+        reason (``UNEXPLAINED``: the kind names it only where the forward is right, so that
+        the finite differences are PyTorch's gradient)."""
+        usable = {k for k in self.mistakes if check.kind in FINITE_DIFFERENCES
+                  or not k.startswith(UNEXPLAINED)}
         return (not result.passed and bool(result.mistakes)
                 and check.kind in EXCUSABLE_KINDS
-                and all(names & self.mistakes.keys() for names in result.mistakes))
+                and all(names & usable for names in result.mistakes))
 
     def charge_once(self, check: CheckSpec, result: CheckResult, excused: bool) -> CheckResult:
         """One mistake costs one check: an ``excused`` failure (every trial ``excusable``) is
@@ -352,13 +359,14 @@ class _Charged:
         finite differences. Only ``EXCUSABLE_KINDS`` charge and are excused, and only a mistake
         made at ordinary shapes (a public check, not an edge case) excuses others: an edge
         case or a hidden check that finds one first is charged for it and excuses nothing."""
-        if _ordinary(check) and check.kind == "forward":
+        if check.ordinary and check.kind == "forward":
             self.forward_passed = self.forward_passed is not False and result.passed
         if result.passed or not result.mistakes:
             return result
         if check.kind not in EXCUSABLE_KINDS:
             return self._a_property_of(result)
-        if excused and _ordinary(check) and check.points > self._charged_points(result):
+        if excused and check.ordinary and explained(result.mistakes) \
+                and check.points > self._charged_points(result):
             return self._take_the_charge(check, result)
         if not excused:
             if self.charges(check, result):
@@ -367,8 +375,8 @@ class _Charged:
                         self.mistakes.setdefault(name, check.name)
                 self.charging[check.name] = (check, result)
             return result
-        return _not_again(check, result, self.mistakes[min(result.mistakes[0]
-                                                           & self.mistakes.keys())])
+        known = result.mistakes[0] & self.mistakes.keys()
+        return _not_again(check, result, self.mistakes[min(known, key=_known_first)])
 
     def _charged_points(self, result: CheckResult) -> float:
         chargers = {self.mistakes[k] for names in result.mistakes
@@ -387,6 +395,7 @@ class _Charged:
             return bool(mistakes) and all(any(self.mistakes.get(k) == check.name for k in names)
                                           for names in mistakes)
 
+        moved = []
         for name, (spec, earlier) in list(self.charging.items()):
             # Every trial of the earlier check: a check stops at its first failing trial, so
             # its result alone could hide a later trial wrong for another reason.
@@ -394,11 +403,18 @@ class _Charged:
             if name != check.name and alone is not None and now_its(earlier.mistakes) \
                     and all(one.passed or now_its(one.mistakes) for one in alone):
                 del self.charging[name]
-                self.refunded[name] = _not_again(spec, earlier, check.name)
+                self.refunded[name] = _not_again(spec, earlier, check.name, dearer=True)
+                moved.append(name)
                 for key, charger in self.mistakes.items():  # its other names of the mistake
                     if charger == name:
                         self.mistakes[key] = check.name
-        return result
+        if not moved:
+            return result
+        # The student reads this check's failure first: it must say where else the mistake
+        # shows, which may be where it is made (a forward's statistics, say).
+        return dataclasses.replace(result, message=result.message + "\n  the same mistake "
+                                   f"also fails {', '.join(repr(n) for n in moved)}, not "
+                                   "charged there: a mistake costs the dearest check it fails")
 
 
     def _a_property_of(self, result: CheckResult) -> CheckResult:
@@ -413,17 +429,25 @@ class _Charged:
             f"charged in '{first}':\n{result.message}"))
 
 
-def _ordinary(check: CheckSpec) -> bool:
-    """A check at the component's ordinary shapes: public and not an edge case."""
-    return check.visibility == "public" and not check.params.edge
+def _known_first(key: str) -> tuple[bool, str]:
+    """Sorts a known mistake's name before an unexplained result's."""
+    return key.startswith(UNEXPLAINED), key
 
 
-def _not_again(check: CheckSpec, result: CheckResult, first: str) -> CheckResult:
-    """``result`` passed, as the same mistake as the one charged in ``first``."""
+def _not_again(check: CheckSpec, result: CheckResult, first: str,
+               dearer: bool = False) -> CheckResult:
+    """``result`` passed, as the same mistake as the one charged in ``first`` (``dearer``: a
+    dearer check that took the charge from this one)."""
     cause = next((line.split("likely cause: ", 1)[1] for line in result.message.splitlines()
-                  if "likely cause: " in line), min(result.mistakes[0]))
-    return CheckResult(check.name, True, check.points, check.points,
-                       f"not charged again: the same mistake as in '{first}' ({cause})",
+                  if "likely cause: " in line), min(result.mistakes[0], key=_known_first))
+    cause = cause.removeprefix("mistake: ")
+    if cause.startswith(UNEXPLAINED):
+        cause = (f"the same wrong {cause.removeprefix(UNEXPLAINED)}: your forward is right "
+                 "here, so its finite differences are PyTorch's gradient")
+    said = (f"not charged here: fails with the mistake charged in '{first}' (a mistake costs "
+            f"the dearest check it fails)" if dearer else
+            f"not charged again: the same mistake as in '{first}'")
+    return CheckResult(check.name, True, check.points, check.points, f"{said} ({cause})",
                        check.visibility)
 
 

@@ -61,6 +61,11 @@ class CheckSpec:
     def hidden(self) -> bool:
         return self.visibility == "hidden"
 
+    @property
+    def ordinary(self) -> bool:
+        """A check at the component's ordinary shapes: public and not an edge case."""
+        return self.visibility == "public" and not getattr(self.params, "edge", None)
+
 
 @dataclass(frozen=True)
 class Component:

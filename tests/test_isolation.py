@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from corpus import EDITION, MODULES, Replacement, apply
 from corpus.edition_2025_bugs import BUGS as EDITION_BUGS
+from corpus.grading import grade_component
 
 from autograder.grade import Grader
 from autograder.results import ComponentResult
@@ -224,6 +225,10 @@ CHARGED_ONCE = {
     # An overflowing forward makes the right backward's gradient NaN at the same inputs.
     "softmax_no_max": ("SoftMax", ["stable for logits around +-1000"]),
     "logsoftmax_no_max": ("LogSoftMax", ["stable for logits around +-1000"]),
+    # A blind round's: np.mean over every element of the loss also fails its batch-1 edge
+    # case; the catalogue names it, so that is not charged again.
+    "nll_forward_mean_over_all": ("ClassNLLCriterion", [
+        "loss matches PyTorch", "input and target are not modified", PROPERTIES[1]]),
 }
 
 
@@ -231,16 +236,13 @@ CHARGED_ONCE = {
 def test_one_mistake_is_charged_once(tmp_path, bug_id):
     from corpus.modules_bugs import BUGS
 
-    bug = next(b for b in BUGS if b.id == bug_id)
     component, charged = CHARGED_ONCE[bug_id]
-    path = tmp_path / f"{bug_id}.py"
-    path.write_text(MODULES.build(bug))
-    result = Grader(load_assignment("modules"), mnist=False).grade(load_submission(path),
-                                                                  only=[component])
-    (comp,) = result.components
+    comp = grade_component(MODULES, "modules", next(b for b in BUGS if b.id == bug_id),
+                           component, tmp_path)
     assert sorted(failed(comp)) == sorted(charged)
     spared = [c for c in comp.checks if c.passed and c.message]
-    assert all(c.message.startswith("not charged again: the same mistake as in '")
+    assert all(c.message.startswith(("not charged again: the same mistake as in '",
+                                     "not charged here: fails with the mistake charged in '"))
                for c in spared)
     assert bug_id in ("bn_alpha_swapped", "dropout_no_scaling") or spared
     # A property fails with the charged mistake, and says that it is that one.
@@ -511,3 +513,55 @@ def test_a_charged_sign_flip_does_not_excuse_what_was_never_compared(tmp_path, c
             load_submission(path), only=[component])
         scores[name] = result.components[0].score
     assert scores["attack"] <= scores["honest"] < result.components[0].max_score
+
+
+# A ninth-session blind round: mistakes no catalogue names, each charged in several checks.
+SHIFTED_GRADW = '''
+
+class Linear(Linear):  # noqa: F821 - appended to the reference
+    def accGradParameters(self, input, gradOutput):
+        self.gradW[...] = gradOutput.T @ (input + 0.5)
+        self.gradb[...] = gradOutput.sum(axis=0)
+'''
+NO_CHILD_ACC = '''
+
+class Sequential(Sequential):  # noqa: F821 - appended to the reference
+    def backward(self, input, gradOutput):
+        grad = gradOutput
+        for i in reversed(range(len(self.modules))):
+            module_input = self.modules[i - 1].output if i > 0 else input
+            grad = self.modules[i].updateGradInput(module_input, grad)
+        self.gradInput = grad
+        return self.gradInput
+'''
+
+
+def test_a_wrong_backward_is_not_charged_again_in_the_finite_differences(tmp_path):
+    """With the forward right, the finite differences are PyTorch's gradient: a backward they
+    disagree with is the one the ordinary gradient check charged, named or not."""
+    path = tmp_path / "submission.py"
+    path.write_text(MODULES.text() + SHIFTED_GRADW)
+    result = Grader(load_assignment("modules"), mnist=False).grade(load_submission(path),
+                                                                  only=["Linear"])
+    (comp,) = result.components
+    assert "gradW and gradb match PyTorch" in failed(comp)
+    spared = next(c for c in comp.checks if c.name.startswith("backward agrees"))
+    assert spared.message.startswith("not charged again: the same mistake as in 'gradW and "
+                                     "gradb match PyTorch' (the same wrong parameter "
+                                     "gradients: your forward is right here"), spared.message
+    # The properties say which check charged it, though no likely cause names it.
+    for name in ("zeroGradParameters and repeated backward", PROPERTIES[1]):
+        assert failed(comp)[name].startswith("this check counts only with right results")
+
+
+def test_a_child_without_parameter_gradients_is_charged_once(tmp_path):
+    """Found by a blind round: a Sequential calling only updateGradInput lost its hidden
+    deeper chains too, with the same message."""
+    path = tmp_path / "submission.py"
+    path.write_text(MODULES.text() + NO_CHILD_ACC)
+    result = Grader(load_assignment("modules"), mnist=False).grade(load_submission(path),
+                                                                  only=["Sequential"])
+    (comp,) = result.components
+    assert list(failed(comp)) == ["backward feeds each child its forward input"]
+    hidden = next(c for c in comp.checks if c.name == "hidden: deeper chains")
+    assert hidden.message.startswith("not charged again"), hidden.message

@@ -7,15 +7,17 @@ The check kinds themselves live in ``autograder.kinds``.
 
 from autograder.checks.assertions import (
     OVERFLOW,
+    UNEXPLAINED,
     CheckFailed,
     Failures,
     all_close,
     as_array,
     assert_close,
+    explained,
     fmt_shape,
     require,
 )
 from autograder.checks.tolerance import EXACT, Tolerance, close
 
-__all__ = ["EXACT", "OVERFLOW", "CheckFailed", "Failures", "Tolerance", "all_close", "as_array",
-           "assert_close", "close", "fmt_shape", "require"]
+__all__ = ["EXACT", "OVERFLOW", "UNEXPLAINED", "CheckFailed", "Failures", "Tolerance",
+           "all_close", "as_array", "assert_close", "close", "explained", "fmt_shape", "require"]

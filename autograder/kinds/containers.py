@@ -10,10 +10,11 @@ broken ``Criterion.forward`` costs points in ``Criterion`` only (the criterion c
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
-from autograder.checks import EXACT, as_array, assert_close, require
+from autograder.checks import EXACT, CheckFailed, Failures, as_array, assert_close, require
 from autograder.kinds.base import Context, call_array, check_kind
 from autograder.results import Cause
 
@@ -78,6 +79,10 @@ def check_backward(ctx: Context) -> None:
         grads = grads[::-1]  # grads[0]: gradInput of the chain; grads[i + 1]: child i's gradOutput
         where = f"for {len(coefs)} children y = a*x + b"
         assert_close(grad, grads[0], EXACT, "the gradInput returned by backward", where)
+        # Every child's accGradParameters looked at, so that a failure there names all it got
+        # wrong (a known mistake then excuses the hidden deeper chains); any other failure
+        # stops the check at once and excuses nothing.
+        acc_failures = Failures()
         for i, probe in enumerate(probes):
             got = s.get(probe, "seen_backward")
             require(len(got) == 1, f"child {i} got {len(got)} backward calls (expected one)",
@@ -88,15 +93,21 @@ def check_backward(ctx: Context) -> None:
                          mistakes=lambda i=i, seen=seen: _wrong_inputs(seen, i))
             assert_close(child_grad, grads[i + 1], EXACT,
                          f"the gradOutput passed to child {i}", where)
-            _check_acc(ctx, probe, i, seen[i], grads[i + 1], grads[i], where)
+            acc_failures.check(partial(_check_acc, ctx, probe, i, seen[i], grads[i + 1],
+                                       grads[i], where))
+        acc_failures.done()
+
+
+NO_ACC = "call child.backward (updateGradInput and accGradParameters)"
 
 
 def _check_acc(ctx: Context, probe, i: int, child_input: np.ndarray, child_grad: np.ndarray,
                propagated: np.ndarray, where: str) -> None:
     """Child i's accGradParameters ran once, on its forward input and its own gradOutput."""
     acc = ctx.session.get(probe, "seen_acc")
-    require(len(acc) >= 1, f"child {i}'s parameter gradients were not computed: call "
-            "child.backward (updateGradInput and accGradParameters)", Cause.SEQUENTIAL_ACC)
+    if not acc:
+        raise CheckFailed(f"child {i}'s parameter gradients were not computed: {NO_ACC}",
+                          Cause.SEQUENTIAL_ACC, (frozenset({f"mistake: {NO_ACC}"}),))
     require(len(acc) == 1, f"child {i}'s accGradParameters was called {len(acc)} times in one "
             "backward (expected once)", Cause.SEQUENTIAL_CALLS)
     assert_close(acc[0][0], child_input, EXACT, f"the input passed to child {i}'s "
@@ -105,8 +116,8 @@ def _check_acc(ctx: Context, probe, i: int, child_input: np.ndarray, child_grad:
                  "accGradParameters", where + ": it must be the gradient of the child's "
                  "output (the same gradOutput as its updateGradInput), not the gradient it "
                  "propagated to its input", mistakes=lambda: [(
-                     propagated, f"child {i}'s accGradParameters was given the gradient child "
-                     f"{i} propagated to its input (its gradInput) instead of its gradOutput")])
+                     propagated, "each child's accGradParameters was given the gradient the "
+                     "child propagated to its input (its gradInput) instead of its gradOutput")])
 
 
 @check_kind("sequential_stores")

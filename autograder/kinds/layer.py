@@ -22,6 +22,7 @@ from autograder.checks import (
     as_array,
     assert_close,
     close,
+    explained,
     fmt_shape,
     require,
 )
@@ -139,6 +140,15 @@ def _as_overflow(ctx: Context, exc: CheckFailed, note: str = "") -> CheckFailed:
     return CheckFailed(exc.message + note, exc.cause, (frozenset({key}),))
 
 
+def _result(ctx: Context, name: str, named: bool | None = None) -> str | None:
+    """What a wrong result of an ordinary check (or where ``named``) is named for later checks
+    when no known mistake explains it (``assert_close``'s ``wrong``): the output, gradInput,
+    or the parameter gradients, which one check compares together."""
+    if not (ctx.check.ordinary if named is None else named):
+        return None
+    return {"output": "output", "input": "gradInput"}.get(name, "parameter gradients")
+
+
 @check_kind("forward")
 def check_forward(ctx: Context) -> None:
     for trial, rng, dims in ctx.trials():
@@ -149,9 +159,10 @@ def check_forward(ctx: Context) -> None:
             assert_close(out, expected, ctx.tol(t.x.dtype), "the output",
                          ctx.where(t.x, t.params, dims=t.dims),
                          batch_of(t), hints(ctx),
-                         ctx.mistakes(t.x, t.params, dims, t.target, None, "output"))
+                         ctx.mistakes(t.x, t.params, dims, t.target, None, "output"),
+                         wrong=_result(ctx, "output"))
         except CheckFailed as exc:
-            if exc.mistakes or ctx.forward_passed is not True \
+            if explained(exc.mistakes) or ctx.forward_passed is not True \
                     or not _overflows(ctx, out, expected):
                 raise
             raise _as_overflow(ctx, exc) from None
@@ -169,9 +180,10 @@ def check_input_grad(ctx: Context) -> None:
             assert_close(grad, expected["input"], ctx.tol(t.x.dtype), "gradInput",
                          ctx.where(t.x, t.params, dims=t.dims),
                          batch_of(t), hints(ctx),
-                         ctx.mistakes(t.x, t.params, dims, t.target, g, "input"))
+                         ctx.mistakes(t.x, t.params, dims, t.target, g, "input"),
+                         wrong=_result(ctx, "input"))
         except CheckFailed as exc:
-            if exc.mistakes or not _overflows(ctx, out, expected["output"]) \
+            if explained(exc.mistakes) or not _overflows(ctx, out, expected["output"]) \
                     or not _wrong_only_where_it_overflowed(grad, expected["input"], out,
                                                            ctx.tol(t.x.dtype)):
                 raise
@@ -202,7 +214,8 @@ def _compare(ctx: Context, t: Trial, g: np.ndarray | None, expected: dict[str, n
     parameter), with that result's known mistakes, for ``all_close`` to run."""
     return partial(assert_close, value, expected[name], ctx.tol(t.x.dtype), what, where,
                    batch_of(t), hints(ctx), ctx.mistakes(t.x, t.params, t.dims, t.target,
-                                                         None if name == "output" else g, name))
+                                                         None if name == "output" else g, name),
+                   wrong=_result(ctx, name))
 
 
 def _objective(outputs: list[Any], g: np.ndarray | None, what: str) -> np.ndarray:
@@ -277,12 +290,32 @@ def _against_numeric(ctx: Context, t: Trial, g: np.ndarray | None, value: Any, n
     if name is None:
         _require_input_dependence(ctx, t, g, numeric)
     what = "gradInput" if name is None else ctx.f["grads"][name]
+    # Where the forward is right, its finite differences are PyTorch's gradient: a wrong
+    # backward here is the one the ordinary gradient check found (``unexplained``), if it is
+    # an attempt at the gradient at all (not zeros or noise, which earn nothing here).
     assert_close(value, numeric, tol, what, where, batch_of(t), hints(ctx),
-                 ctx.mistakes(t.x, t.params, t.dims, t.target, g, key))
+                 ctx.mistakes(t.x, t.params, t.dims, t.target, g, key),
+                 wrong=_result(ctx, key, named=right and _an_attempt(value, numeric)))
     if right:
         _require_one_function(reference[key], numeric, tol)
     else:
         _require_wrong_forward(ctx)
+
+
+# How far a wrong gradient must point the right way to count as an attempt at it (a cosine):
+# one step's share of an RNN's gradient, a factor, a missing term pass; zeros, a constant
+# and noise do not.
+ATTEMPT = 0.5
+
+
+def _an_attempt(value: Any, expected: np.ndarray) -> bool:
+    """Whether ``value`` points at least roughly where ``expected`` does."""
+    if not isinstance(value, np.ndarray) or value.shape != expected.shape \
+            or value.dtype.kind != "f" or not np.all(np.isfinite(value)):
+        return False
+    got, want = value.astype(np.float64).ravel(), expected.ravel()
+    norms = float(np.linalg.norm(got) * np.linalg.norm(want))
+    return norms > 0 and float(got @ want) >= ATTEMPT * norms
 
 
 def _matches(value: Any, reference: dict[str, np.ndarray], name: str, ctx: Context) -> bool:
@@ -469,7 +502,8 @@ def check_grad_reset(ctx: Context) -> None:
                          ctx.where(t.x, t.params, "after zeroGradParameters and one backward",
                                    t.dims),
                          batch_of(t), hints(ctx),
-                         ctx.mistakes(t.x, t.params, dims, t.target, g, name))
+                         ctx.mistakes(t.x, t.params, dims, t.target, g, name),
+                         wrong=_result(ctx, name))
         s.call(t.handle, "zeroGradParameters")
         for grad_name in ctx.f["grads"].values():
             zeroed = as_array(s.get(t.handle, grad_name), grad_name)

@@ -63,6 +63,10 @@ LAYERNORM = [
         var = input.var(axis=0, keepdims=True)
 """)],
         causes={"spec_mistake"}, message="axis 0"),
+    Bug("ln_unbiased_var", "LayerNorm", "the row variance with ddof=1; the backward right for it",
+        [within("LayerNorm.updateOutput", "var = input.var(axis=1, keepdims=True)",
+                "var = input.var(axis=1, ddof=1, keepdims=True)")],
+        causes={"spec_mistake"}, message="unbiased variance"),
     Bug("ln_gamma_starts_zero", "LayerNorm", "gamma starts as zeros, not ones",
         [("        self.gamma = np.ones(n_features)\n        self.beta = np.zeros(n_features)\n",
           "        self.gamma = np.zeros(n_features)\n        self.beta = np.zeros(n_features)\n")],
@@ -215,6 +219,15 @@ RNN = [
         causes={"spec_mistake"}, message="through time"),
     Bug("rnn_gradWhh_current_state", "RNN", "gradW_hh multiplies da_t by h_t instead of h_{t-1}",
         [within("RNN.accGradParameters", "self.hidden[:, :-1]", "self.hidden[:, 1:]")]),
+    Bug("rnn_param_grads_assigned_in_loop", "RNN",
+        "parameter gradients assigned (=) at every step of a time loop: only the last is left",
+        [rewrite("RNN.accGradParameters", """
+            for t in range(input.shape[1]):
+                self.gradW_ih[...] = self.grad_pre[:, t].T @ input[:, t]
+                self.gradW_hh[...] = self.grad_pre[:, t].T @ self.hidden[:, t]
+                self.gradb[...] = self.grad_pre[:, t].sum(axis=0)
+        """)],
+        causes={"spec_mistake"}, message="summed over the steps"),
 ]
 
 CRITERION_BASE = [

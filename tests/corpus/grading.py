@@ -47,3 +47,16 @@ def diagnosed(bug: Bug, result: GradeResult) -> bool:
     text = " ".join(f"{k.name} {k.message}" for k in failed)
     return ((bug.causes is None or any(k.cause in bug.causes for k in failed))
             and (bug.message is None or bug.message in text))
+
+
+def grade_component(reference: Reference, assignment: str, entry: Bug | Variant,
+                    component: str, tmp_path: Path):
+    """One corpus entry graded (no MNIST) for one component: its ComponentResult."""
+    from autograder.spec import load_assignment
+
+    path = tmp_path / f"{entry.id}.py"
+    path.write_text(reference.build(entry))
+    result = Grader(load_assignment(assignment), mnist=False).grade(load_submission(path),
+                                                                   only=[component])
+    (comp,) = result.components
+    return comp
