@@ -319,7 +319,7 @@ class CheckRunner:
 # result.
 EXCUSABLE_KINDS = frozenset({"forward", "input_grad", "param_grad", "pass", "finite_diff",
                              "stateful", "forward_labels", "input_grad_labels",
-                             "finite_diff_labels", "sequential_backward"})
+                             "finite_diff_labels", "sequential_backward", "dropout_backward"})
 FINITE_DIFFERENCES = frozenset({"finite_diff", "finite_diff_labels"})
 
 

@@ -290,15 +290,15 @@ def _against_numeric(ctx: Context, t: Trial, g: np.ndarray | None, value: Any, n
     if name is None:
         _require_input_dependence(ctx, t, g, numeric)
     what = "gradInput" if name is None else ctx.f["grads"][name]
+    if right:  # first: else a forward keeping state between calls reads as a wrong backward
+        _require_one_function(reference[key], numeric, tol)
     # Where the forward is right, its finite differences are PyTorch's gradient: a wrong
     # backward here is the one the ordinary gradient check found (``unexplained``), if it is
     # an attempt at the gradient at all (not zeros or noise, which earn nothing here).
     assert_close(value, numeric, tol, what, where, batch_of(t), hints(ctx),
                  ctx.mistakes(t.x, t.params, t.dims, t.target, g, key),
                  wrong=_result(ctx, key, named=right and _an_attempt(value, numeric)))
-    if right:
-        _require_one_function(reference[key], numeric, tol)
-    else:
+    if not right:
         _require_wrong_forward(ctx)
 
 

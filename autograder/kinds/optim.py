@@ -68,11 +68,24 @@ def _diagnose(ctx: Context, step: int, student: list[list[np.ndarray]], config, 
         other = trajectory(mistake["update"], ctx.p.state, config, start, grads)
         if _matches(student, other[step - 1], ctx.tol("float64")):
             return mistake["message"]
+    if step > 1 and _matches(student, _stateless(ctx, config, start, grads[:step]),
+                             ctx.tol("float64")):
+        return ("every step starts from fresh state, as if it were the first: the state "
+                "(velocities, moments) is not kept between calls; update the arrays in the "
+                "state dict in place (`v = decay * v + ...` only rebinds a local name)")
     if step > 1:
         return ("the first step was right and a later one is wrong: the state (velocities, "
                 "moments, step count) is shared, reset or keyed wrongly; key it by the running "
                 "variable index across all layers")
     return ""
+
+
+def _stateless(ctx: Context, config, start, grads) -> list[list[np.ndarray]]:
+    """The variables after ``grads``' steps, each taken with the state of a first step."""
+    variables = start
+    for grad in grads:
+        variables = trajectory(ctx.p.update, ctx.p.state, config, variables, [grad])[-1]
+    return variables
 
 
 def _run(ctx: Context, rng: np.random.Generator, steps: int, inplace_only: bool) -> None:

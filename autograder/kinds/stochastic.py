@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from autograder.checks import Tolerance, assert_close, fmt_shape, require
+from autograder.checks import CheckFailed, Tolerance, assert_close, fmt_shape, require
 from autograder.kinds.base import Context, call_array, check_kind
 from autograder.kinds.layer import Trial, untouched_pass
 from autograder.results import Cause
@@ -120,6 +120,17 @@ def check_fresh(ctx: Context) -> None:
                 "every forward pass", Cause.DROPOUT_STALE_MASK)
 
 
+NO_SCALE = "it is gradOutput * mask, without the factor 1/(1-p) of the forward pass"
+
+
+def _require_scaled(grad: np.ndarray, g: np.ndarray, kept: np.ndarray, where: str) -> None:
+    """The backward's factor 1/(1-p), a known mistake wherever it is missing (``kept``: the
+    0/1 mask)."""
+    if grad.shape == kept.shape and np.allclose(grad, g * kept):
+        raise CheckFailed(f"gradInput is wrong {where}: {NO_SCALE}", Cause.DROPOUT_SCALE,
+                          (frozenset({f"mistake: {NO_SCALE}"}),))
+
+
 @check_kind("dropout_backward")
 def check_backward(ctx: Context) -> None:
     for _trial, rng, dims in ctx.trials():
@@ -137,9 +148,7 @@ def check_backward(ctx: Context) -> None:
             require(not np.all(other_mask), f"gradInput is wrong {where}: backward uses a "
                     "different mask than forward: keep the forward mask and reuse it",
                     Cause.DROPOUT_MASK_NOT_REUSED)
-        require(not (grad.shape == expected.shape and np.allclose(grad, g * kept)),
-                f"gradInput is wrong {where}: it is gradOutput * mask, without the factor "
-                "1/(1-p) of the forward pass", Cause.DROPOUT_SCALE)
+        _require_scaled(grad, g, kept, where)
         assert_close(grad, expected, Tolerance(1e-6, 1e-9), "gradInput",
                      where + " (gradOutput * mask / (1-p), with the forward mask)", x.shape[0])
 
@@ -155,6 +164,7 @@ def check_no_mutation(ctx: Context) -> None:
         x = rng.uniform(0.5, 2.0, (40, 50)) * rng.choice([-1, 1], (40, 50))
         out, grad, g = untouched_pass(ctx, rng, Trial(handle, x, None, {}, dims))
         kept = _kept(_same_shape(out.astype(np.float64), x), x, p)
+        _require_scaled(grad, g, kept, f"for input {fmt_shape(x.shape)}, p={p:.3g}")
         assert_close(grad, g * kept / (1.0 - p), Tolerance(1e-6, 1e-9), "gradInput",
                      f"for input {fmt_shape(x.shape)}, p={p:.3g} (gradOutput * mask / (1-p), "
                      "with the forward mask)", x.shape[0])

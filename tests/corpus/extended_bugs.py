@@ -147,7 +147,7 @@ OPTIMIZERS = [
         [within("rmsprop",
                 "np.add(decay * mean_square, (1 - decay) * current_grad**2, out=mean_square)",
                 "mean_square = decay * mean_square + (1 - decay) * current_grad**2")],
-        message="later one is wrong"),
+        message="starts from fresh state"),
 ]
 
 CONV = [
@@ -219,6 +219,15 @@ RNN = [
         causes={"spec_mistake"}, message="through time"),
     Bug("rnn_gradWhh_current_state", "RNN", "gradW_hh multiplies da_t by h_t instead of h_{t-1}",
         [within("RNN.accGradParameters", "self.hidden[:, :-1]", "self.hidden[:, 1:]")]),
+    Bug("rnn_state_kept_between_calls", "RNN",
+        "h_0 is the last hidden state of the previous call (same batch size), not zeros",
+        [within("RNN.updateOutput",
+                "        self.hidden = np.zeros((batch, steps + 1, n_hidden), dtype=dtype)\n",
+                "        last = getattr(self, 'hidden', None)\n"
+                "        self.hidden = np.zeros((batch, steps + 1, n_hidden), dtype=dtype)\n"
+                "        if last is not None and last.shape[0] == batch:\n"
+                "            self.hidden[:, 0] = last[:, -1]\n")],
+        message="the same function of its input on every call"),
     Bug("rnn_param_grads_assigned_in_loop", "RNN",
         "parameter gradients assigned (=) at every step of a time loop: only the last is left",
         [rewrite("RNN.accGradParameters", """

@@ -296,6 +296,11 @@ DROPOUT = [
          within("Dropout.updateGradInput", "gradOutput * self.mask / (1 - self.p)",
                 "gradOutput * self.mask")],
         message="not scaled"),
+    Bug("dropout_backward_no_scaling", "Dropout",
+        "the backward forgets 1/(1-p); the forward has it",
+        [within("Dropout.updateGradInput", "gradOutput * self.mask / (1 - self.p)",
+                "gradOutput * self.mask")],
+        causes={"dropout_scale"}),
     Bug("dropout_mask_drawn_once", "Dropout", "the mask is drawn on the first forward only",
         [within("Dropout.updateOutput", "            self.mask = keep.astype(input.dtype)",
                 "            if self.mask is None or self.mask.shape != input.shape:\n"
