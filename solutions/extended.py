@@ -13,6 +13,9 @@ Conventions used throughout:
 * Layers never divide by the batch size; only criterions do (their loss is a sum over
   everything but the batch, divided by the batch size).
 * Vectorise over the batch: no Python loops over samples.
+* Never modify ``input``, ``gradOutput`` or a criterion's ``target`` in place: the caller
+  keeps them (``Sequential`` passes a module's output to the next module, and to its
+  backward again); work on a copy or on new arrays.
 
 The base classes and the layers of the core assignment needed by the end-to-end network
 (Linear, ReLU, Flatten, LogSoftMax, ClassNLLCriterion, adam_optimizer) are given. The code

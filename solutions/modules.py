@@ -11,6 +11,9 @@ Conventions used throughout:
   dLoss/dInput and has the shape of ``input``.
 * Layers never divide by the batch size; only criterions do (their loss is a batch mean).
 * Vectorise over the batch: no Python loops over samples.
+* Never modify ``input``, ``gradOutput`` or a criterion's ``target`` in place: the caller
+  keeps them (``Sequential`` passes a module's output to the next module, and to its
+  backward again); work on a copy or on new arrays.
 
 The code inside the marked solution regions is what students write; the student
 template replaces each region with ``raise NotImplementedError``.
@@ -251,8 +254,9 @@ class Linear(Module):
         - gradb, shape (n_out,):      gradOutput.sum(axis=0)
 
         Hint: sum over the batch, don't average: dividing by the batch size is the job
-        of the criterion. Write into the existing arrays (``self.gradW[...] = ...``) so
-        that references returned by ``getGradParameters`` stay valid.
+        of the criterion. Writing into the existing arrays (``self.gradW[...] = ...``)
+        saves a new array per call; the training loop fetches ``getGradParameters()``
+        after every backward, so new arrays work too.
         """
         # BEGIN SOLUTION
         np.matmul(gradOutput.T, input, out=self.gradW)  # no temporary (n_out, n_in) array

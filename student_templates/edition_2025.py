@@ -289,8 +289,9 @@ class Linear(Module):
         - gradb, shape (n_out,):      gradOutput.sum(axis=0)
 
         Hint: sum over the batch, don't average: dividing by the batch size is the job
-        of the criterion. Write into the existing arrays (``self.gradW[...] = ...``) so
-        that references returned by ``getGradParameters`` stay valid.
+        of the criterion. Writing into the existing arrays (``self.gradW[...] = ...``)
+        saves a new array per call; the training loop fetches ``getGradParameters()``
+        after every backward, so new arrays work too.
         """
         raise NotImplementedError("write Linear.accGradParameters (see its docstring)")
 

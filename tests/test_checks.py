@@ -125,6 +125,18 @@ def test_transposed_is_transposed(e):
     assert cause_of(e.T.copy(), e) == Cause.TRANSPOSED
 
 
+@given(hnp.arrays(np.float64, st.tuples(*[st.integers(1, 4)] * 4),
+                  elements=st.floats(-10, 10, width=32)))
+def test_image_axes_in_another_order_are_named(e):
+    """A blind round's Conv2d returned (n, c, w, h): "check which axes you sum over" sent the
+    student to the sums."""
+    swapped = e.transpose(0, 1, 3, 2)
+    assume(not close(swapped, e, TOL) if swapped.shape == e.shape else True)
+    assume(np.count_nonzero(e) > 1)
+    cause, sentence = diagnose(swapped.copy(), e, TOL, None, {}, [])
+    assert cause == Cause.TRANSPOSED and "axes are in the wrong order" in sentence
+
+
 @given(arrays())
 def test_all_zeros_is_zeros(e):
     assume(nonzero(e))

@@ -183,3 +183,60 @@ def test_one_mistake_is_charged_once(tmp_path, bug_id):
     comp = grade_component(EXTENDED, "extended", next(b for b in BUGS if b.id == bug_id),
                            component, tmp_path)
     assert sorted(c.name for c in comp.checks if not c.passed) == sorted(charged)
+
+
+PASSTHROUGH_SIGMOID = '''
+
+class Sigmoid(Sigmoid):  # noqa: F821 - appended to the reference
+    def updateGradInput(self, input, gradOutput):
+        self.gradInput = gradOutput.copy()
+        return self.gradInput
+'''
+# Red team, tenth session: the loss not divided by the batch (a known mistake) in both passes,
+# and, for class-index targets only, a loss off by 0.5 (unknown) at most batch sizes.
+UNDIVIDED_AND_SHIFTED = '''
+
+class CrossEntropyCriterion(CrossEntropyCriterion):  # noqa: F821 - appended
+    def updateOutput(self, input, target):
+        labels = np.ndim(target) == 1
+        onehot = np.eye(input.shape[1])[target] if labels else target
+        shifted = input - input.max(axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        self.output = -np.sum(onehot * log_probs)
+        if labels and input.shape[0] not in (1, 5):
+            self.output = self.output + 0.5
+        return self.output
+
+    def updateGradInput(self, input, target):
+        labels = np.ndim(target) == 1
+        onehot = np.eye(input.shape[1])[target] if labels else target
+        exps = np.exp(input - input.max(axis=1, keepdims=True))
+        probs = exps / exps.sum(axis=1, keepdims=True)
+        self.gradInput = (probs - onehot) / (1 if labels else input.shape[0])
+        return self.gradInput
+'''
+
+
+def _graded(tmp_path, text: str, component: str):
+    path = tmp_path / "submission.py"
+    path.write_text(EXTENDED.text() + text)
+    result = Grader(load_assignment("extended"), mnist=False).grade(load_submission(path),
+                                                                   only=[component])
+    (comp,) = result.components
+    return comp
+
+
+def test_returning_gradoutput_is_no_attempt_at_the_gradient(tmp_path):
+    """Red team, tenth session: Sigmoid's derivative is positive, so gradOutput itself points
+    the right way; it earned the finite differences as 'the same wrong gradInput' (+1)."""
+    comp = _graded(tmp_path, PASSTHROUGH_SIGMOID, "Sigmoid")
+    fd = next(c for c in comp.checks if c.name.startswith("backward agrees"))
+    assert not fd.passed, fd.message
+
+
+def test_a_refund_needs_known_mistakes_on_every_trial(tmp_path):
+    """Red team, tenth session: a refund moved a cheap check's unexplained wrong output to the
+    dearer check, so a second check whose other trials were wrong for another reason was
+    refunded too (8 of 11, as for the known mistake alone; 7 is right)."""
+    comp = _graded(tmp_path, UNDIVIDED_AND_SHIFTED, "CrossEntropyCriterion")
+    assert comp.score == 7, [(c.name, c.passed, c.message[:80]) for c in comp.checks]

@@ -114,6 +114,19 @@ def test_the_stub_and_readme_state_the_mnist_checks_time_budget(name):
     assert f"within {budget:g} s of training" in " ".join(files["README.md"].split())
 
 
+@pytest.mark.parametrize("name", ["modules", "extended", "edition-2025"])
+def test_the_stub_states_the_rule_its_no_mutation_checks_charge(name):
+    """Points only for what the assignment states: a blind round found the classic stub
+    silent about in-place edits, which 15 of its components' checks charge."""
+    assignment = load_assignment(name, check_references=False)
+    charged = [c.name for c in assignment.components
+               if any("no_mutation" in check.kind for check in c.checks)]
+    stub = build_release(assignment).files[assignment.solution.stem + ".py"]
+    doc = " ".join(ast.get_docstring(ast.parse(stub)).split())
+    assert charged
+    assert re.search(r"Never modify ``input``(,| or) ``gradOutput``", doc)
+
+
 # --- the bundle ---------------------------------------------------------------------------
 
 

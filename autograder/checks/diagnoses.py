@@ -7,6 +7,8 @@ answer matches.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from autograder.checks.tolerance import Tolerance, close
@@ -28,6 +30,9 @@ def diagnose(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, batch: in
     if expected.ndim == 2 and expected.shape[0] == expected.shape[1] \
             and close(actual, expected.T, tol):
         return Cause.TRANSPOSED, "the result is transposed"
+    order = _axes_order(actual, expected, tol) if expected.ndim > 2 else None
+    if order is not None:  # square images: (h, w) swapped keeps the shape
+        return Cause.TRANSPOSED, _wrong_order(order)
     if not np.any(actual) and np.any(expected):
         return Cause.ZEROS, "all zeros: not computed, or reset after computing"
     return _factor_cause(actual, expected, tol, batch)
@@ -38,10 +43,34 @@ def _shape_cause(actual, expected, tol) -> tuple[str | None, str]:
         if close(actual.T, expected, tol):
             return Cause.TRANSPOSED, "the result is transposed"
         return Cause.TRANSPOSED_SHAPE, "the result has the transposed shape"
+    order = _axes_order(actual, expected, tol)
+    if order is not None:
+        return Cause.TRANSPOSED, _wrong_order(order)
     if actual.size == expected.size and close(actual.reshape(expected.shape), expected, tol):
         return Cause.RESHAPED, "right values, wrong shape: reshape to the expected shape"
+    if actual.ndim == expected.ndim and sorted(actual.shape) == sorted(expected.shape):
+        return Cause.SHAPE, ("the axes are in the wrong order: each axis has the size of another "
+                             "axis of the expected shape; check the transpose and reshape order")
     padding = " and the padding" if expected.ndim == 4 else ""  # images: convolutions, pooling
     return Cause.SHAPE, f"wrong shape: check which axes you sum over{padding}"
+
+
+def _wrong_order(order: tuple[int, ...]) -> str:
+    return (f"the axes are in the wrong order: the result is the right one transposed to axes "
+            f"{order}; check the transpose order")
+
+
+def _axes_order(actual, expected, tol) -> tuple[int, ...] | None:
+    """The permutation of the expected result's axes (not the identity) that ``actual`` is,
+    if any (an (n, c, w, h) image batch for (n, c, h, w), say)."""
+    if actual.ndim != expected.ndim or actual.ndim > 6:
+        return None
+    for order in itertools.permutations(range(expected.ndim)):
+        if order != tuple(range(expected.ndim)) and \
+                tuple(expected.shape[i] for i in order) == actual.shape and \
+                close(actual, expected.transpose(order), tol):
+            return order
+    return None
 
 
 FACTORS = (

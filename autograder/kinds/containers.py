@@ -18,6 +18,11 @@ from autograder.checks import EXACT, CheckFailed, Failures, as_array, assert_clo
 from autograder.kinds.base import Context, call_array, check_kind
 from autograder.results import Cause
 
+# Known mistakes of a Sequential's backward, named wherever they show.
+NO_ACC = "call child.backward (updateGradInput and accGradParameters)"
+SKIPS_FIRST = ("the backward loop stops before the first child (index 0): its gradInput is "
+               "the gradient the first child gets, not the one it passes back")
+
 
 def _chain(ctx: Context, rng: np.random.Generator, depth: int):
     s = ctx.session
@@ -78,7 +83,8 @@ def check_backward(ctx: Context) -> None:
             grads.append(scale * grads[-1])
         grads = grads[::-1]  # grads[0]: gradInput of the chain; grads[i + 1]: child i's gradOutput
         where = f"for {len(coefs)} children y = a*x + b"
-        assert_close(grad, grads[0], EXACT, "the gradInput returned by backward", where)
+        assert_close(grad, grads[0], EXACT, "the gradInput returned by backward", where,
+                     mistakes=lambda grads=grads: [(grads[1], SKIPS_FIRST)])
         # Every child's accGradParameters looked at, so that a failure there names all it got
         # wrong (a known mistake then excuses the hidden deeper chains); any other failure
         # stops the check at once and excuses nothing.
@@ -96,9 +102,6 @@ def check_backward(ctx: Context) -> None:
             acc_failures.check(partial(_check_acc, ctx, probe, i, seen[i], grads[i + 1],
                                        grads[i], where))
         acc_failures.done()
-
-
-NO_ACC = "call child.backward (updateGradInput and accGradParameters)"
 
 
 def _check_acc(ctx: Context, probe, i: int, child_input: np.ndarray, child_grad: np.ndarray,
@@ -132,7 +135,9 @@ def check_stores(ctx: Context) -> None:
         for scale, _shift in coefs:
             grad = scale * grad
         check_stored(ctx, seq, (x,), expected, (x, g), grad,
-                     f"for Sequential with {len(coefs)} children y = a*x + b")
+                     f"for Sequential with {len(coefs)} children y = a*x + b",
+                     {"backward": lambda grad=grad, first=coefs[0][0]: [(grad / first,
+                                                                         SKIPS_FIRST)]})
 
 
 def check_stored(ctx: Context, handle, forward_args: tuple, output, backward_args: tuple,

@@ -297,7 +297,7 @@ def _against_numeric(ctx: Context, t: Trial, g: np.ndarray | None, value: Any, n
     # an attempt at the gradient at all (not zeros or noise, which earn nothing here).
     assert_close(value, numeric, tol, what, where, batch_of(t), hints(ctx),
                  ctx.mistakes(t.x, t.params, t.dims, t.target, g, key),
-                 wrong=_result(ctx, key, named=right and _an_attempt(value, numeric)))
+                 wrong=_result(ctx, key, named=right and _an_attempt(value, numeric, g)))
     if not right:
         _require_wrong_forward(ctx)
 
@@ -308,14 +308,23 @@ def _against_numeric(ctx: Context, t: Trial, g: np.ndarray | None, value: Any, n
 ATTEMPT = 0.5
 
 
-def _an_attempt(value: Any, expected: np.ndarray) -> bool:
-    """Whether ``value`` points at least roughly where ``expected`` does."""
+def _an_attempt(value: Any, expected: np.ndarray, g: np.ndarray | None) -> bool:
+    """Whether ``value`` points at least roughly where ``expected`` does, and, for a
+    gradInput shaped like gradOutput, is nearer to it than any multiple of gradOutput (which
+    a layer returning gradOutput untouched would be: a red-team round earned Sigmoid's finite
+    differences that way, its derivative being positive)."""
     if not isinstance(value, np.ndarray) or value.shape != expected.shape \
             or value.dtype.kind != "f" or not np.all(np.isfinite(value)):
         return False
     got, want = value.astype(np.float64).ravel(), expected.ravel()
     norms = float(np.linalg.norm(got) * np.linalg.norm(want))
-    return norms > 0 and float(got @ want) >= ATTEMPT * norms
+    if norms == 0 or float(got @ want) < ATTEMPT * norms:
+        return False
+    if g is None or g.shape != expected.shape or not np.any(g):
+        return True
+    passed = g.astype(np.float64).ravel()
+    nearest = passed * float(passed @ want) / float(passed @ passed)
+    return float(np.linalg.norm(got - want)) < float(np.linalg.norm(nearest - want))
 
 
 def _matches(value: Any, reference: dict[str, np.ndarray], name: str, ctx: Context) -> bool:
@@ -455,7 +464,8 @@ def _require_stored(ctx: Context, t: Trial, out: np.ndarray, grad: np.ndarray) -
         same = kept is not None and np.array_equal(
             as_array(kept, f"self.{attr}").astype(np.float64), returned.astype(np.float64))
         require(same, f"self.{attr} does not hold what {method} returned (right values, not "
-                f"stored): store the result in self.{attr} as well as returning it",
+                f"stored): store the result in self.{attr} as well as returning it, and do not "
+                f"change it in place later (a backward that writes into self.output does)",
                 Cause.NOT_STORED)
 
 

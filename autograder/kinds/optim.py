@@ -75,8 +75,9 @@ def _diagnose(ctx: Context, step: int, student: list[list[np.ndarray]], config, 
                 "state dict in place (`v = decay * v + ...` only rebinds a local name)")
     if step > 1:
         return ("the first step was right and a later one is wrong: the state (velocities, "
-                "moments, step count) is shared, reset or keyed wrongly; key it by the running "
-                "variable index across all layers")
+                "moments, step count) is shared, reset, keyed wrongly or not written back; key "
+                "it by the running variable index across all layers, and update its arrays in "
+                "place (`m = beta1 * m + ...` only rebinds a local name)")
     return ""
 
 
