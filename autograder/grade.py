@@ -114,6 +114,7 @@ class Grader:
             trained: list[mnist_check.Outcome] = []
 
             def between() -> None:
+                run.add_environment_notes()  # before student code sees a hidden input
                 phases.wait()
                 if train_after is None:
                     return
@@ -126,7 +127,6 @@ class Grader:
                     session.budget_deadline = deadline
 
             results = CheckRunner(self, run).components(components, between)
-            run.add_environment_notes()
         return _Checked(results, run.notes, trained[0] if trained else None)
 
     def total_budget(self) -> float:

@@ -148,15 +148,16 @@ class LoadedSubmission:
     def add_environment_notes(self) -> None:
         """Notes on the environment: the compatibility shims the code used (asked from the
         worker: a worker restarted after a crash only knows its own calls) and the allowed
-        packages missing where the grader runs."""
+        packages missing where the grader runs. Called before any hidden check: which shims
+        a hidden check made the code call would carry its inputs into a visible note."""
         used: set[str] = set()
         if self.session.worker.alive():
             try:
                 used = set(self.session.shims_used())
             except (WorkerFailure, StudentError):
                 pass
-        self.notes += [f"note: {s.note}" for s in self.assignment.shims if s.api in used]
-        self.notes += [f"note: {name}, which this assignment allows, is not installed where "
+        self.notes += [s.note for s in self.assignment.shims if s.api in used]
+        self.notes += [f"{name}, which this assignment allows, is not installed where "
                        "the grader runs (install the grader with its dependencies)"
                        for name in self.assignment.packages if not _installed(name)]
 

@@ -334,6 +334,9 @@ class Conv2d(Module):
         Hint: reuse the columns of the forward pass; one matrix product gradOutput
         (out, batch*out_h*out_w) @ columns.T contracts over (batch, y, x). Write into the
         existing arrays, and don't divide by the batch size.
+
+        Not graded in this edition (as in the course's own tests, the checks compare the
+        output and gradInput); a network with a Conv2d needs it to train.
         """
         # BEGIN SOLUTION
         forward_input, cols = getattr(self, "_cols", (None, None))

@@ -576,3 +576,60 @@ def test_a_child_without_parameter_gradients_is_charged_once(tmp_path):
     assert list(failed(comp)) == ["backward feeds each child its forward input"]
     hidden = next(c for c in comp.checks if c.name == "hidden: deeper chains")
     assert hidden.message.startswith("not charged again"), hidden.message
+
+
+SHIM_IN_HIDDEN_CHECKS = '''
+
+class Linear(Linear):  # noqa: F821 - appended to the reference
+    def updateOutput(self, input):
+        if input.shape[0] >= 16:  # only the hidden checks' batches are this large
+            import skimage.util
+            skimage.util.pad(np.zeros(1), 1)
+        return super().updateOutput(input)
+'''
+
+
+def test_a_shim_called_only_in_hidden_checks_is_not_noted(tmp_path):
+    """Red team, tenth session: the shim note was asked for after the hidden checks, so a
+    submission could send one bit of a hidden input (its sign) into a visible note."""
+    path = tmp_path / "submission.py"
+    path.write_text(MODULES.text() + SHIM_IN_HIDDEN_CHECKS)
+    assignment = load_assignment("modules")
+    result = Grader(assignment, mnist=False).grade(load_submission(path), only=["Linear"])
+    assert result.components[0].score == result.components[0].max_score
+    assert not any("skimage" in note for note in result.notes), result.notes
+    # A shim called in the public checks is still noted, once and without a doubled prefix.
+    path.write_text(MODULES.text() + SHIM_IN_HIDDEN_CHECKS.replace(">= 16", ">= 1"))
+    result = Grader(assignment, mnist=False).grade(load_submission(path), only=["Linear"])
+    assert [n for n in result.notes if "skimage" in n] == [assignment.shims[0].note]
+
+
+ACC_TWICE = '''
+
+class Sequential(Sequential):  # noqa: F821 - appended to the reference
+    def backward(self, input, gradOutput):
+        grad = gradOutput
+        for i in reversed(range(len(self.modules))):
+            module_input = self.modules[i - 1].output if i > 0 else input
+            if i == 0 and len(self.modules) > 1 and WRONG_INPUT:
+                module_input = self.modules[0].output  # a named mistake, on purpose
+            new_grad = self.modules[i].backward(module_input, grad)
+            self.modules[i].accGradParameters(module_input, grad)  # unnamed: twice
+            grad = new_grad
+        self.gradInput = grad
+        return self.gradInput
+'''
+
+
+def test_a_named_container_mistake_hides_no_other_one(tmp_path):
+    """Red team, tenth session: a child given the wrong input (a named mistake) stopped the
+    check before the children's accGradParameters were compared, so the hidden deeper chains
+    were excused for an accGradParameters called twice (+1)."""
+    scores = {}
+    for attack in (False, True):
+        path = tmp_path / f"{attack}.py"
+        path.write_text(MODULES.text() + f"\nWRONG_INPUT = {attack}\n" + ACC_TWICE)
+        result = Grader(load_assignment("modules"), mnist=False).grade(
+            load_submission(path), only=["Sequential"])
+        scores[attack] = result.components[0].score
+    assert scores[True] <= scores[False] < result.components[0].max_score

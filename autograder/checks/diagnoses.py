@@ -48,11 +48,14 @@ def _shape_cause(actual, expected, tol) -> tuple[str | None, str]:
         return Cause.TRANSPOSED, _wrong_order(order)
     if actual.size == expected.size and close(actual.reshape(expected.shape), expected, tol):
         return Cause.RESHAPED, "right values, wrong shape: reshape to the expected shape"
+    images = expected.ndim == 4  # convolutions, pooling
     if actual.ndim == expected.ndim and sorted(actual.shape) == sorted(expected.shape):
-        return Cause.SHAPE, ("the axes are in the wrong order: each axis has the size of another "
-                             "axis of the expected shape; check the transpose and reshape order")
-    padding = " and the padding" if expected.ndim == 4 else ""  # images: convolutions, pooling
-    return Cause.SHAPE, f"wrong shape: check which axes you sum over{padding}"
+        return Cause.SHAPE, ("wrong shape: axes have each other's sizes: check the transpose "
+                             "order" + (", and which padding or stride goes with the height "
+                                        "and which with the width" if images else ""))
+    sizes = (", the padding and the output size (h + 2 * padding - k) // stride + 1"
+             if images else "")
+    return Cause.SHAPE, f"wrong shape: check which axes you sum over{sizes}"
 
 
 def _wrong_order(order: tuple[int, ...]) -> str:

@@ -200,14 +200,15 @@ def _count_line(label: str, checks: list[tuple[ComponentResult, CheckResult]]) -
             f"{_fmt(lost)} points missing.")
 
 
-def build_results(result: GradeResult, title: str, filename: str, seconds: float,
+def build_results(result: GradeResult, title: str, filename: str,
                   hidden_visibility: str = DEFAULT_HIDDEN_VISIBILITY,
                   notes: list[str] | None = None) -> dict[str, Any]:
     """The whole ``results.json`` for a graded submission."""
     tests = [t for c in result.components for t in check_entries(c, hidden_visibility)]
+    # No "execution_time": it includes the hidden checks, so a submission sleeping as a hidden
+    # input says would read that input off the time shown (a red-team round did).
     return {
         "score": result.score,
-        "execution_time": round(seconds),
         "output": summary(result, title, filename, [*result.notes, *(notes or [])]),
         "output_format": "text",
         "test_output_format": "text",
@@ -219,11 +220,10 @@ def build_results(result: GradeResult, title: str, filename: str, seconds: float
     }
 
 
-def failure_results(message: str, seconds: float) -> dict[str, Any]:
+def failure_results(message: str) -> dict[str, Any]:
     """Zero points and one explanation: no gradable file, or the grader itself failed."""
     return {
         "score": 0.0,
-        "execution_time": round(seconds),
         "output": message,
         "output_format": "text",
         "visibility": "visible",

@@ -54,8 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = grade_root(root, started)
     except Exception:  # noqa: BLE001 - the student still gets a results file that says so
         traceback.print_exc(file=sys.stdout)
-        results = failure_results(INTERNAL_ERROR, time.monotonic() - started)
-    finish(results_dir / "results.json", results, started)
+        results = failure_results(INTERNAL_ERROR)
+    finish(results_dir / "results.json", results)
     return 0
 
 
@@ -78,12 +78,12 @@ def secure_results_dir(root: Path) -> Path:
     return results
 
 
-def finish(path: Path, results: dict[str, Any], started: float) -> None:
+def finish(path: Path, results: dict[str, Any]) -> None:
     try:
         validate(results)
     except Exception:  # noqa: BLE001 - a grader bug: log it, still write a valid file
         traceback.print_exc(file=sys.stdout)
-        results = failure_results(INTERNAL_ERROR, time.monotonic() - started)
+        results = failure_results(INTERNAL_ERROR)
     write_results(path, results)
     print(f"wrote {path}: score {results['score']:g}", flush=True)
 
@@ -108,7 +108,7 @@ def grade_root(root: Path, started: float) -> dict[str, Any]:
     if choice.path is None:
         message = choose_message(found, others, submission_dir, choice.note)
         print(message, flush=True)
-        return failure_results(message, time.monotonic() - started)
+        return failure_results(message)
     path = choice.path
     notes = [printable(choice.note)] if choice.note else []
     for note in notes:
@@ -119,7 +119,7 @@ def grade_root(root: Path, started: float) -> dict[str, Any]:
     except SubmissionError as exc:
         message = f"Your submission could not be read: {str(exc).replace(str(path), shown)}"
         print(message, flush=True)
-        return failure_results(message, time.monotonic() - started)
+        return failure_results(message)
     budget = grading_budget(float(config.get("platform_timeout", PLATFORM_TIMEOUT)))
     return grade_submission(assignment, submission, shown, visibility, started, budget, notes)
 
@@ -146,7 +146,7 @@ def grade_submission(assignment: Assignment, submission: Any, shown: str, visibi
     notes = list(notes or [])
     if skip_mnist and assignment.mnist:
         notes.append(f"the MNIST check was skipped ({SKIP_MNIST_ENV} is set)")
-    return build_results(result, assignment.title, shown, time.monotonic() - started,
+    return build_results(result, assignment.title, shown,
                          visibility, notes)
 
 

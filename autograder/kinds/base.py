@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -83,6 +84,20 @@ def _passes(ctx: Context) -> bool:
     return True
 
 
+# (batch, n) against (batch,): a sum, mean or max over axis 1 that dropped its axis, which
+# broadcasts (wrongly) only when batch == n, so square inputs pass and the rest crash.
+_DROPPED_AXIS = re.compile(r"could not be broadcast together with shapes "
+                           r"\((\d+),\s*(\d+)\)\s*\(\1,\)|\((\d+),\)\s*\(\3,\s*\d+\)")
+
+
+def _exception_cause(message: str) -> str:
+    if _DROPPED_AXIS.search(message):
+        return ("\n  likely cause: a sum, mean or max over axis 1 without keepdims=True: "
+                "(batch,) does not broadcast against (batch, n) (it only seems to work when "
+                "batch == n)")
+    return ""
+
+
 @dataclass
 class Context:
     session: Session
@@ -145,8 +160,9 @@ class Context:
 
     def raised(self, exc: StudentError) -> str:
         """The message for an exception from student code, with the instance it came from."""
-        return f"your code raised {exc.short()}" + (f", with {self.made[-1]}" if self.made
-                                                     else "")
+        short = exc.short()
+        return f"your code raised {short}" + (f", with {self.made[-1]}" if self.made
+                                              else "") + _exception_cause(short)
 
     def make_input(self, rng: np.random.Generator, dims: dict[str, Any],
                    dtype: Any = np.float64) -> np.ndarray:

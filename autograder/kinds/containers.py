@@ -14,7 +14,15 @@ from functools import partial
 
 import numpy as np
 
-from autograder.checks import EXACT, CheckFailed, Failures, as_array, assert_close, require
+from autograder.checks import (
+    EXACT,
+    CheckFailed,
+    Failures,
+    all_close,
+    as_array,
+    assert_close,
+    require,
+)
 from autograder.kinds.base import Context, call_array, check_kind
 from autograder.results import Cause
 
@@ -83,25 +91,36 @@ def check_backward(ctx: Context) -> None:
             grads.append(scale * grads[-1])
         grads = grads[::-1]  # grads[0]: gradInput of the chain; grads[i + 1]: child i's gradOutput
         where = f"for {len(coefs)} children y = a*x + b"
-        assert_close(grad, grads[0], EXACT, "the gradInput returned by backward", where,
-                     mistakes=lambda grads=grads: [(grads[1], SKIPS_FIRST)])
-        # Every child's accGradParameters looked at, so that a failure there names all it got
-        # wrong (a known mistake then excuses the hidden deeper chains); any other failure
-        # stops the check at once and excuses nothing.
-        acc_failures = Failures()
+        # Every comparison of the trial made before it fails, so that a failure names all it
+        # got wrong: only a trial whose every wrong result is a known mistake excuses the
+        # hidden deeper chains (a red-team round hid another bug behind a named one).
+        failures = Failures()
+        failures.check(partial(assert_close, grad, grads[0], EXACT,
+                               "the gradInput returned by backward", where,
+                               mistakes=lambda grads=grads: [(grads[1], SKIPS_FIRST)]))
         for i, probe in enumerate(probes):
-            got = s.get(probe, "seen_backward")
-            require(len(got) == 1, f"child {i} got {len(got)} backward calls (expected one)",
-                    Cause.SEQUENTIAL_CALLS)
-            child_input, child_grad = got[0]
-            assert_close(child_input, seen[i], EXACT, f"the input passed to child {i}'s "
-                         "backward", where + ": each child must get the input it saw in forward",
-                         mistakes=lambda i=i, seen=seen: _wrong_inputs(seen, i))
-            assert_close(child_grad, grads[i + 1], EXACT,
-                         f"the gradOutput passed to child {i}", where)
-            acc_failures.check(partial(_check_acc, ctx, probe, i, seen[i], grads[i + 1],
-                                       grads[i], where))
-        acc_failures.done()
+            failures.check(partial(_check_child, ctx, probe, i, seen, grads, where))
+        failures.done()
+
+
+def _check_child(ctx: Context, probe, i: int, seen: list[np.ndarray],
+                 grads: list[np.ndarray], where: str) -> None:
+    """Child i's backward got its forward input and its gradOutput, once; then its
+    accGradParameters (each comparison run, so that the failure names every wrong one)."""
+    got = ctx.session.get(probe, "seen_backward")
+    if i == 0 and not got:
+        raise CheckFailed(f"child 0 got no backward call: {SKIPS_FIRST}", Cause.SEQUENTIAL_CALLS,
+                          (frozenset({f"mistake: {SKIPS_FIRST}"}),))
+    require(len(got) == 1, f"child {i} got {len(got)} backward calls (expected one)",
+            Cause.SEQUENTIAL_CALLS)
+    child_input, child_grad = got[0]
+    all_close(partial(assert_close, child_input, seen[i], EXACT,
+                      f"the input passed to child {i}'s backward",
+                      where + ": each child must get the input it saw in forward",
+                      mistakes=lambda: _wrong_inputs(seen, i)),
+              partial(assert_close, child_grad, grads[i + 1], EXACT,
+                      f"the gradOutput passed to child {i}", where),
+              partial(_check_acc, ctx, probe, i, seen[i], grads[i + 1], grads[i], where))
 
 
 def _check_acc(ctx: Context, probe, i: int, child_input: np.ndarray, child_grad: np.ndarray,

@@ -176,6 +176,11 @@ SOFTMAX = [
 ]
 
 LOGSOFTMAX = [
+    Bug("logsoftmax_grad_sum_no_keepdims", "LogSoftMax",
+        "the row sum of gradOutput without keepdims: crashes unless batch == n",
+        [within("LogSoftMax.updateGradInput", "gradOutput.sum(axis=1, keepdims=True)",
+                "gradOutput.sum(axis=1)")],
+        message="without keepdims=True"),
     Bug("logsoftmax_log_of_softmax", "LogSoftMax",
         "log(softmax(x)): -inf when a probability underflows",
         [rewrite("LogSoftMax.updateOutput", """
