@@ -6,6 +6,7 @@ import dataclasses
 import os
 import random
 import re
+import shutil
 import stat
 import sys
 import tempfile
@@ -112,6 +113,29 @@ def test_student_code_cannot_use_the_kernel_keyrings():
         session = Session(worker, 20)
         session.load([KEYRING], "probe.py")
         assert session.call("put", None) == -1  # EPERM
+
+
+@root_only
+def test_reading_a_host_file_leaves_no_access_time(tmp_path):
+    # With relatime, reading a file whose access time is older than its modification time
+    # sets it, and it outlives the worker: a red team wrote a hidden input into the access
+    # times of /usr/share/doc files for the next submission of a batch to read. The host's
+    # file systems are read-only (no access times) in the worker's mount namespace.
+    if not isolated():
+        pytest.skip("no mount namespace here")
+    folder = Path(tempfile.mkdtemp(prefix="nngrade-atime-", dir="/usr/share"))
+    try:
+        folder.chmod(0o755)
+        probe = folder / "file"
+        probe.write_text("x")
+        probe.chmod(0o644)
+        past = time.time() - 7200
+        os.utime(probe, (past - 100, past))
+        result, _ = worker_call(f"def probe():\n    return open({str(probe)!r}).read()\n")
+        assert result == "x"
+        assert probe.stat().st_atime == pytest.approx(past - 100, abs=1)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 SHM = """

@@ -59,8 +59,39 @@ def enter_namespaces(network: bool) -> None:
     _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing propagates back to the host
 
 
+# File systems of no device: kernel views and RAM, which hold nothing of a previous worker's
+# (the plan gives the worker its own /tmp, /proc and home anyway).
+VIRTUAL_FS = frozenset({"tmpfs", "ramfs", "proc", "sysfs", "devtmpfs", "devpts", "mqueue",
+                        "cgroup", "cgroup2", "securityfs", "debugfs", "tracefs", "pstore",
+                        "bpf", "hugetlbfs", "configfs", "fusectl", "binfmt_misc", "autofs",
+                        "efivarfs", "nsfs", "rpc_pipefs"})
+MS_NOATIME = 1024
+PER_MOUNT = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC}
+
+
+def freeze_host_mounts() -> None:
+    """Make the host's file systems read-only in the worker's mount namespace (this mount
+    namespace only; the host keeps them writable). Reading a never-read file on a relatime
+    mount sets its access time, which outlives the worker: a red-team round wrote a hidden
+    input into the access times of /usr/share/doc files for the next submission to read."""
+    with open("/proc/self/mountinfo") as fh:
+        mounts = [line.split() for line in fh]
+    for fields in mounts:
+        point, options = fields[4].replace("\\040", " "), fields[5].split(",")
+        fstype = fields[fields.index("-") + 1]
+        if fstype in VIRTUAL_FS:
+            continue
+        flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOATIME
+        flags |= sum(flag for name, flag in PER_MOUNT.items() if name in options)
+        try:
+            _mount(None, point, None, flags)
+        except OSError:
+            pass  # a mount covered by another, or one the kernel will not change
+
+
 def run_plan(ops: list[dict]) -> None:
     """Carry out ``isolation.mount_plan``: a list of simple mount operations, in order."""
+    freeze_host_mounts()
     kept: dict[str, int] = {}
     for op in ops:
         kind, path = op["op"], op.get("path", "")
