@@ -16,6 +16,7 @@ import fcntl
 import importlib.util
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import subprocess
@@ -52,6 +53,23 @@ class Slot:
         if self.lock_fd >= 0:
             os.close(self.lock_fd)  # closing drops the flock
             self.lock_fd = -1
+
+
+PID_COUNTER = "/proc/sys/kernel/ns_last_pid"
+
+
+def scramble_pid_counter() -> None:
+    """Set the host's last-allocated PID to a random value (root only). Workers share the
+    PID counter, so a submission could move it as a hidden input said (by starting threads)
+    and the next one read it off its own thread ids: a red-team round sent 12 bits so at full
+    marks. A random start for every worker leaves nothing of the last one's counter."""
+    try:
+        with open("/proc/sys/kernel/pid_max") as fh:
+            pid_max = int(fh.read())
+        with open(PID_COUNTER, "w") as fh:
+            fh.write(str(300 + secrets.randbelow(max(pid_max - 10_000, 1000))))
+    except (OSError, ValueError):
+        pass  # not root, or no such file: nothing to scramble with
 
 
 def acquire_slot(user: str, slots: int, timeout: float) -> Slot:

@@ -189,6 +189,8 @@ class Worker:
                                                    self.limits.start_timeout)
                 self._clean_user()  # a crashed grader may have left some behind
         self._make_dirs()
+        if self.limits.switches_user():
+            isolation.scramble_pid_counter()
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-S", str(self.base / "worker" / "boot.py")],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -138,6 +138,23 @@ def test_reading_a_host_file_leaves_no_access_time(tmp_path):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@root_only
+def test_a_worker_starts_from_a_random_pid_and_has_no_terminal(monkeypatch):
+    # Workers share the host's PID counter and its devices: a red team moved the counter by
+    # starting threads as a hidden input said, and wrote one into /dev/ptmx's times; the
+    # next submission of the batch read both back at full marks.
+    if not isolated():
+        pytest.skip("no mount namespace here")
+    with open(isolation.PID_COUNTER, "w") as fh:
+        fh.write("20000")
+    monkeypatch.setattr(isolation.secrets, "randbelow", lambda n: 5000)
+    code = ("import os\ndef probe():\n    try:\n        os.openpty()\n    except OSError as e:"
+            "\n        return os.getpid(), str(e)\n    return os.getpid(), 'a terminal'\n")
+    (pid, terminal), _ = worker_call(code)
+    assert 5300 < pid < 5300 + 200, pid
+    assert terminal != "a terminal"
+
+
 SHM = """
 import ctypes
 _libc = ctypes.CDLL(None, use_errno=True)

@@ -89,9 +89,21 @@ def freeze_host_mounts() -> None:
             pass  # a mount covered by another, or one the kernel will not change
 
 
+# Device nodes whose times the kernel updates on use and every worker shares (devtmpfs
+# and the host's devpts): a red-team round wrote a hidden input into /dev/ptmx's access and
+# modification times for the next submission. Student code has no use for a terminal.
+TERMINALS = ("/dev/ptmx", "/dev/tty", "/dev/pts")
+
+
 def run_plan(ops: list[dict]) -> None:
     """Carry out ``isolation.mount_plan``: a list of simple mount operations, in order."""
     freeze_host_mounts()
+    for path in TERMINALS:
+        if os.path.exists(path):
+            try:
+                _mask(path)
+            except OSError:
+                pass  # a kernel that refuses: the terminal stays (docs/security.md)
     kept: dict[str, int] = {}
     for op in ops:
         kind, path = op["op"], op.get("path", "")
