@@ -375,8 +375,8 @@ class _Charged:
                         self.mistakes.setdefault(name, check.name)
                 self.charging[check.name] = (check, result)
             return result
-        known = result.mistakes[0] & self.mistakes.keys()
-        return _not_again(check, result, self.mistakes[min(known, key=_known_first)])
+        key = min(result.mistakes[0] & self.mistakes.keys(), key=_known_first)
+        return _not_again(check, result, self.mistakes[key], key=key)
 
     def _charged_points(self, result: CheckResult) -> float:
         chargers = {self.mistakes[k] for names in result.mistakes
@@ -439,11 +439,15 @@ def _known_first(key: str) -> tuple[bool, str]:
 
 
 def _not_again(check: CheckSpec, result: CheckResult, first: str,
-               dearer: bool = False) -> CheckResult:
+               dearer: bool = False, key: str | None = None) -> CheckResult:
     """``result`` passed, as the same mistake as the one charged in ``first`` (``dearer``: a
-    dearer check that took the charge from this one)."""
-    cause = next((line.split("likely cause: ", 1)[1] for line in result.message.splitlines()
-                  if "likely cause: " in line), min(result.mistakes[0], key=_known_first))
+    dearer check that took the charge from this one), named by the charged spec mistake
+    ``key`` when there is one (at some sizes two mistakes give one result, and the likely
+    cause shown first may be the other)."""
+    named = key.removeprefix("mistake: ") if key and key.startswith("mistake: ") else None
+    cause = named or next((line.split("likely cause: ", 1)[1]
+                           for line in result.message.splitlines() if "likely cause: " in line),
+                          min(result.mistakes[0], key=_known_first))
     cause = cause.removeprefix("mistake: ")
     if cause.startswith(UNEXPLAINED):
         cause = (f"the same wrong {cause.removeprefix(UNEXPLAINED)}: your forward is right "

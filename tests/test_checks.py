@@ -4,6 +4,7 @@ its messages, and the diagnoses of common mistakes, on arrays drawn by hypothesi
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autograder.checks import CheckFailed, Tolerance, assert_close, close
+from autograder.checks import CheckFailed, Tolerance, all_close, assert_close, close
 from autograder.checks.diagnoses import diagnose
 from autograder.results import Cause
 
@@ -157,3 +158,15 @@ def test_a_known_mistake_is_named_first(e):
     wrong = e + 1.0
     assert diagnose(wrong, e, TOL, 4, {}, [(wrong, "forgot the bias")]) == \
         (Cause.SPEC_MISTAKE, "forgot the bias")
+
+
+def test_a_failure_names_every_wrong_result():
+    """A blind round's Linear divided gradW and gradb by the batch: only gradW was named, and
+    gradb showed up once gradW was fixed."""
+    e = np.arange(1.0, 7.0).reshape(2, 3)
+    with pytest.raises(CheckFailed) as info:
+        all_close(partial(assert_close, e / 2, e, TOL, "gradW", "here", 2),
+                  partial(assert_close, e[0] / 2, e[0], TOL, "gradb", "here", 2))
+    first, *rest = info.value.message.splitlines()
+    assert first.startswith("gradW is wrong here")
+    assert any(line.startswith("  also: gradb is wrong here; likely cause:") for line in rest)

@@ -158,7 +158,16 @@ class Failures:
         first = self.found[0]
         exact = all(f.mistakes for f in self.found)
         first.mistakes = tuple(k for f in self.found for k in f.mistakes) if exact else ()
+        # The others in a line each: two mistakes in one component are two things to fix.
+        first.message += "".join(f"\n  also: {_summary(f.message)}" for f in self.found[1:])
         raise first
+
+
+def _summary(message: str) -> str:
+    """A failure's first line, with its likely cause."""
+    lines = message.splitlines()
+    cause = next((ln.strip() for ln in lines[1:] if ln.strip().startswith("likely cause")), "")
+    return lines[0] + (f"; {cause}" if cause else "") if lines else ""
 
 
 def all_close(*comparisons: Callable[[], None]) -> None:
