@@ -7,6 +7,7 @@ component concerned (``only=``) unless the point is that no other component lose
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -534,17 +535,27 @@ class Linear(Linear):  # noqa: F821 - appended to the reference
         self.gradW[...] = gradOutput.T @ (input + 0.5)
         self.gradb[...] = gradOutput.sum(axis=0)
 '''
-NO_CHILD_ACC = '''
+SEQUENTIAL_BACKWARD = '''
 
 class Sequential(Sequential):  # noqa: F821 - appended to the reference
     def backward(self, input, gradOutput):
         grad = gradOutput
         for i in reversed(range(len(self.modules))):
             module_input = self.modules[i - 1].output if i > 0 else input
-            grad = self.modules[i].updateGradInput(module_input, grad)
+{step}
         self.gradInput = grad
         return self.gradInput
 '''
+
+
+def sequential_backward(step: str) -> str:
+    """A Sequential appended to the reference whose backward runs ``step`` (lines that set
+    ``grad`` from ``module_input`` and ``grad``) for each child, the last first."""
+    return SEQUENTIAL_BACKWARD.format(step=textwrap.indent(textwrap.dedent(step).strip(),
+                                                           " " * 12))
+
+
+NO_CHILD_ACC = sequential_backward("grad = self.modules[i].updateGradInput(module_input, grad)")
 
 
 def test_a_wrong_backward_is_not_charged_again_in_the_finite_differences(tmp_path):
@@ -604,21 +615,13 @@ def test_a_shim_called_only_in_hidden_checks_is_not_noted(tmp_path):
     assert [n for n in result.notes if "skimage" in n] == [assignment.shims[0].note]
 
 
-ACC_TWICE = '''
-
-class Sequential(Sequential):  # noqa: F821 - appended to the reference
-    def backward(self, input, gradOutput):
-        grad = gradOutput
-        for i in reversed(range(len(self.modules))):
-            module_input = self.modules[i - 1].output if i > 0 else input
-            if i == 0 and len(self.modules) > 1 and WRONG_INPUT:
-                module_input = self.modules[0].output  # a named mistake, on purpose
-            new_grad = self.modules[i].backward(module_input, grad)
-            self.modules[i].accGradParameters(module_input, grad)  # unnamed: twice
-            grad = new_grad
-        self.gradInput = grad
-        return self.gradInput
-'''
+ACC_TWICE = sequential_backward("""
+    if i == 0 and len(self.modules) > 1 and WRONG_INPUT:
+        module_input = self.modules[0].output  # a named mistake, on purpose
+    new_grad = self.modules[i].backward(module_input, grad)
+    self.modules[i].accGradParameters(module_input, grad)  # unnamed: twice
+    grad = new_grad
+""")
 
 
 def test_a_named_container_mistake_hides_no_other_one(tmp_path):
