@@ -535,7 +535,7 @@ class Linear(Linear):  # noqa: F821 - appended to the reference
         self.gradW[...] = gradOutput.T @ (input + 0.5)
         self.gradb[...] = gradOutput.sum(axis=0)
 '''
-SEQUENTIAL_BACKWARD = '''
+SEQUENTIAL_WITH_STEP = '''
 
 class Sequential(Sequential):  # noqa: F821 - appended to the reference
     def backward(self, input, gradOutput):
@@ -551,7 +551,7 @@ class Sequential(Sequential):  # noqa: F821 - appended to the reference
 def sequential_backward(step: str) -> str:
     """A Sequential appended to the reference whose backward runs ``step`` (lines that set
     ``grad`` from ``module_input`` and ``grad``) for each child, the last first."""
-    return SEQUENTIAL_BACKWARD.format(step=textwrap.indent(textwrap.dedent(step).strip(),
+    return SEQUENTIAL_WITH_STEP.format(step=textwrap.indent(textwrap.dedent(step).strip(),
                                                            " " * 12))
 
 
