@@ -19,11 +19,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+from autograder.compare.blas import CORETYPE, corename, coretype_note, openblas_libs  # noqa: E402
+
 SOLUTION = REPO / "solutions" / "modules.py"
 
+_UNSET = "NNGRADE_BENCH_UNSET"  # what own_session(own_blas_kernel=True) removed
 BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
-_CORENAME = ("openblas_get_corename", "scipy_openblas_get_corename64_",
-             "scipy_openblas_get_corename")
 _SET_THREADS = ("openblas_set_num_threads", "scipy_openblas_set_num_threads64_",
                 "scipy_openblas_set_num_threads")
 
@@ -37,13 +39,18 @@ def load_module(path: Path, name: str):
     return module
 
 
-def own_session() -> None:
+def own_session(own_blas_kernel: bool = False) -> None:
     """Run the script in its own session. On Linux each session is a scheduling group
     (autogroup): the sandboxed worker gets one of its own, and a benchmark left in the shell's
-    group would share its CPU with everything else started from that shell."""
+    group would share its CPU with everything else started from that shell.
+
+    ``own_blas_kernel``: run it without OPENBLAS_CORETYPE, so that OpenBLAS picks the kernel
+    for this CPU (in this process and in the workers, which inherit the variable)."""
     if os.environ.get("NNGRADE_BENCH_SESSION"):
         return
     env = {**os.environ, "NNGRADE_BENCH_SESSION": "1"}
+    if own_blas_kernel and CORETYPE in env:
+        env[_UNSET] = f"{CORETYPE}={env.pop(CORETYPE)}"
     child = subprocess.Popen([sys.executable, *sys.argv], env=env, start_new_session=True)
     try:
         sys.exit(child.wait())
@@ -52,19 +59,11 @@ def own_session() -> None:
         sys.exit(130)
 
 
-def _openblas_libs() -> list[ctypes.CDLL]:
-    import numpy  # noqa: F401 - loads its OpenBLAS
-
-    paths = {line.split()[-1] for line in Path("/proc/self/maps").read_text().splitlines()
-             if "openblas" in line.lower() and line.split()[-1].startswith("/")}
-    return [ctypes.CDLL(path) for path in sorted(paths)]
-
-
 def pin_threads(n: int) -> None:
     """BLAS threads of this process (the worker gets ``Limits.threads``), set at run time."""
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(n)  # for processes started from here
-    for lib in _openblas_libs():
+    for lib in openblas_libs():
         for symbol in _SET_THREADS:
             func = getattr(lib, symbol, None)
             if func is not None:
@@ -84,12 +83,9 @@ def _openblas_corename() -> str:
             return "; ".join(found) + " [threadpoolctl]"
     except ImportError:
         pass
-    for lib in _openblas_libs():
-        for symbol in _CORENAME:
-            func = getattr(lib, symbol, None)
-            if func is not None:
-                func.restype = ctypes.c_char_p
-                return f"OpenBLAS kernel {func().decode()} ({Path(lib._name).name}) [ctypes]"
+    name = corename()
+    if name is not None:
+        return f"OpenBLAS kernel {name} [ctypes]"
     return "unknown BLAS (no OpenBLAS found; install threadpoolctl to see more)"
 
 
@@ -127,6 +123,11 @@ def describe_machine() -> str:
              f"python {platform.python_version()}, numpy {np.__version__}; "
              f"{_openblas_corename()}",
              f"BLAS environment: {env}"]
+    if _UNSET in os.environ:
+        lines.append(f"  ({os.environ[_UNSET]} was unset for this run: --own-blas-kernel)")
+    note = coretype_note()
+    if note:
+        lines.append(f"  {note}")
     if "torch" in sys.modules:
         torch = sys.modules["torch"]
         backends = [name for name, on in (("oneDNN", torch.backends.mkldnn.is_available()),

@@ -125,8 +125,12 @@ def main() -> None:
                         help="also print PyTorch's time per operator (torch.profiler)")
     parser.add_argument("--solution", type=Path, default=SOLUTION,
                         help="the NumPy modules to profile (default: the reference)")
+    parser.add_argument("--own-blas-kernel", action="store_true",
+                        help="run without OPENBLAS_CORETYPE, so that OpenBLAS picks its kernel "
+                             "for this CPU (a machine that sets it for an older core can halve "
+                             "NumPy's products)")
     args = parser.parse_args()
-    own_session()
+    own_session(own_blas_kernel=args.own_blas_kernel)
     pin_threads(args.threads)
     warm_blas(np)  # as the worker does before any student code (benchmarks/blas_warmup_bench.py)
     print(describe_machine())

@@ -185,8 +185,12 @@ def main() -> None:
                         help="also run compare's defaults on full MNIST (minutes)")
     parser.add_argument("--out", type=Path, default=REPO / "compare-out",
                         help="where --accuracy writes the curves")
+    parser.add_argument("--own-blas-kernel", action="store_true",
+                        help="run without OPENBLAS_CORETYPE, so that OpenBLAS picks its kernel "
+                             "for this CPU (a machine that sets it for an older core can halve "
+                             "NumPy's products)")
     args = parser.parse_args()
-    own_session()
+    own_session(own_blas_kernel=args.own_blas_kernel)
     import torch  # noqa: F401 - imported for describe_machine
 
     print(describe_machine())

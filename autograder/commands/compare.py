@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from autograder.commands import add_assignment_argument
-from autograder.compare import numpy_net, tables
+from autograder.compare import blas, numpy_net, tables
 from autograder.compare.archs import ARCHS
 from autograder.compare.training import SECONDS_PER_FULL_EPOCH, compare, load_data, settings
 
@@ -56,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
              f"test images, {args.threads} thread(s), seed {args.seed}, first layer's "
              f"gradInput {used['first_layer_gradinput']}")
     tables.render_table(title, numpy_side, torch_side, sys.stdout)
+    note = blas.coretype_note()
+    if note:
+        print(note)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     png, summary = out / f"{arch.name}_curves.png", out / f"{arch.name}_summary.json"

@@ -4,12 +4,13 @@ same initial parameters, batches and order. ``nngrade compare`` is its command."
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from autograder.compare import numpy_net, tables
+from autograder.compare import blas, numpy_net, tables
 from autograder.compare.archs import Arch, initial_parameters, product_flops
 from autograder.mnist import load_mnist
 from autograder.spec import load_assignment
@@ -58,4 +59,8 @@ def settings(arch: Arch, args: argparse.Namespace, epochs: int, train_size: int,
             "optimizer_config": arch.optimizer_config, "threads": args.threads,
             "seed": args.seed, "train_size": train_size, "test_size": test_size,
             "submission": args.submission or "reference",
-            "first_layer_gradinput": "computed" if args.full_backward else "skipped"}
+            "first_layer_gradinput": "computed" if args.full_backward else "skipped",
+            # The worker inherits OPENBLAS_CORETYPE (sandbox.PASS_THROUGH_ENV), so it runs
+            # the kernel this process does.
+            "openblas_kernel": blas.corename(),
+            "openblas_coretype": os.environ.get(blas.CORETYPE)}
