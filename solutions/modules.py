@@ -1149,36 +1149,43 @@ class Conv2d(Module):
         # BEGIN SOLUTION
         pad = self.kernel_size // 2
         k = self.kernel_size
-        # im2col, channel-major: pad as (in, n, h, w), then copy the k * k shifted (n, h, w)
-        # blocks once into cols (in, k, k, n, h, w): long contiguous copies. Both are scratch
-        # arrays kept between passes (new arrays this size cost the kernel a page fault per
-        # 4 KiB on every pass); the padded one keeps its zero border, only the inside is
-        # written.
         batch, _, h, w = input.shape
-        shape = (self.in_channels, batch, h + 2 * pad, w + 2 * pad)
-        padded = getattr(self, "_padded", None)
-        if padded is None or padded.shape != shape or padded.dtype != input.dtype:
-            padded = self._padded = np.zeros(shape, input.dtype)
-        padded[:, :, pad:pad + h, pad:pad + w] = input.transpose(1, 0, 2, 3)
-        windows = np.lib.stride_tricks.sliding_window_view(padded, (k, k), axis=(2, 3))
-        windows = windows.transpose(0, 4, 5, 1, 2, 3)
-        # cols is (in*k*k + 1, n*h*w): the windows, then a row of ones, so that the bias is
-        # one more column of the weights. The product adds it, and in accGradParameters the
-        # same product that gives gradW sums gradb.
-        _, _, _, batch, h, w = windows.shape
-        shape = (self.in_channels * k * k + 1, batch * h * w)
-        cols = getattr(self, "_cols", None)
-        if cols is None or cols.shape != shape or cols.dtype != input.dtype:
-            cols = self._cols = np.empty(shape, input.dtype)
-            cols[-1] = 1
+        rows = k * k * self.in_channels
+        # im2col: cols (k*k*in + 1, n*h*w), every output pixel's window in (i, j, c) order over
+        # a last row of ones. It is copied along whichever axis gives the longer contiguous
+        # runs: an offset's row of w pixels (channel-major, for few input channels, the first
+        # convolution) or a window row's k * in values (channels-last; cols is then the
+        # transpose of a (n*h*w, k*k*in + 1) array). The padded input and cols are scratch
+        # arrays kept between passes (new arrays this size cost the kernel a page fault per
+        # 4 KiB on every pass): their padding and ones are written once, the inside each time.
+        channel_major = k * self.in_channels < w
+        padded_shape = ((self.in_channels, batch, h + 2 * pad, w + 2 * pad) if channel_major
+                        else (batch, h + 2 * pad, w + 2 * pad, self.in_channels))
+        scratch = getattr(self, "_scratch", None)
+        if scratch is None or scratch[0].shape != padded_shape or scratch[0].dtype != input.dtype:
+            cols_shape = (rows + 1, batch * h * w) if channel_major else (batch * h * w, rows + 1)
+            scratch = self._scratch = (np.zeros(padded_shape, input.dtype),
+                                       np.ones(cols_shape, input.dtype))
+        padded, cols = scratch
+        view = np.lib.stride_tricks.sliding_window_view
+        if channel_major:
+            padded[:, :, pad:pad + h, pad:pad + w] = input.transpose(1, 0, 2, 3)
+            windows = view(padded, (k, k), axis=(2, 3)).transpose(4, 5, 0, 1, 2, 3)
+        else:
+            padded[:, pad:pad + h, pad:pad + w] = input.transpose(0, 2, 3, 1)
+            windows = view(padded, (k, k), axis=(1, 2)).transpose(4, 5, 3, 0, 1, 2)
+            cols = cols.T
+        # windows is (k, k, in, n, h, w) either way; reshaping cols' rows splits its two axes,
+        # so it stays a view of cols.
         np.copyto(cols[:-1].reshape(windows.shape), windows)
-        self._cols_input = input  # what cols was built from, for accGradParameters
-        # One matrix product (out, in*k*k + 1) @ (in*k*k + 1, n*h*w) gives the output
-        # channel-major, (out, n, h, w), so that ReLU, MaxPool2d and the backward pass work on
-        # whole channel planes.
-        weights = self.W.reshape(self.out_channels, -1)
-        out = np.concatenate([weights, self.b[:, None]], axis=1) @ cols
-        self.output = out.reshape(self.out_channels, batch, h, w).transpose(1, 0, 2, 3)
+        self._cols = (input, cols)  # for accGradParameters
+        # One product (n*h*w, k*k*in + 1) @ (k*k*in + 1, out), whose last row of weights is the
+        # bias (against the ones), gives the output channels-last, (n, h, w, out), viewed as
+        # (n, out, h, w): ReLU and MaxPool2d keep that memory order, so the next convolution
+        # copies its channels-last windows from contiguous memory.
+        weights = self.W.transpose(0, 2, 3, 1).reshape(self.out_channels, rows)  # (i, j, c)
+        out = cols.T @ np.concatenate([weights, self.b[:, None]], axis=1).T
+        self.output = out.reshape(batch, h, w, self.out_channels).transpose(0, 3, 1, 2)
         # END SOLUTION
         return self.output
 
@@ -1205,32 +1212,31 @@ class Conv2d(Module):
         pad = self.kernel_size // 2
         k = self.kernel_size
         # Output pixel (y, x) read input (y + i - pad, x + j - pad) through W[..., i, j], so it
-        # sends W[:, :, i, j].T @ gradOutput back there: one matrix product and one shifted add
+        # sends gradOutput @ W[:, :, i, j] back there: one matrix product and one shifted add
         # per offset (i, j). Swapping the channel axes and shifting by +i is the "flipped
-        # kernel" of the formula above. Both run on a flat grid: each image as (h + pad) rows of
-        # (w + pad) values, channel-major, where the pad columns after a row are also the left
-        # padding of the next row and the pad rows after an image the top padding of the next.
-        # Offset (i, j) is then one shift of the whole flat array by i * row + j: long
-        # contiguous adds, and no (in, k, k, n, h, w) array of all contributions.
+        # kernel" of the formula above. Both run on a flat grid of pixels, channels-last: each
+        # image as (h + pad) rows of (w + pad) pixels, where the pad pixels after a row are
+        # also the left padding of the next row and the pad rows after an image the top padding
+        # of the next. Offset (i, j) is then one shift of the whole grid by i * row + j pixels:
+        # one contiguous add, and no (n, h, w, k, k, in) array of all contributions.
         batch, _, h, w = gradOutput.shape
         row = w + pad
         size = batch * (h + pad) * row
         lead = pad * row + pad  # the top and left padding of the first image
         # A scratch array, as in the forward pass, keyed by its whole layout: another
         # (batch, h, w) with the same size would find its old values in the padding.
-        shape = (self.out_channels, batch, h + pad, row)
+        shape = (batch, h + pad, row, self.out_channels)
         grid = getattr(self, "_grad_grid", None)
         if grid is None or grid.shape != shape or grid.dtype != gradOutput.dtype:
             grid = self._grad_grid = np.zeros(shape, gradOutput.dtype)
-        grid[:, :, :h, :w] = gradOutput.transpose(1, 0, 2, 3)
-        grad = grid.reshape(self.out_channels, size)
-        weights = self.W.reshape(self.out_channels, self.in_channels, k * k)
-        flat = np.zeros((self.in_channels, size + 2 * lead), grad.dtype)
+        grid[:, :h, :w] = gradOutput.transpose(0, 2, 3, 1)
+        grad = grid.reshape(size, self.out_channels)
+        flat = np.zeros((size + 2 * lead, self.in_channels), grad.dtype)
         for i in range(k):
             for j in range(k):
-                flat[:, i * row + j:i * row + j + size] += weights[:, :, i * k + j].T @ grad
-        image = flat[:, lead:lead + size].reshape(-1, batch, h + pad, row)
-        self.gradInput = image[:, :, :h, :w].transpose(1, 0, 2, 3)
+                flat[i * row + j:i * row + j + size] += grad @ self.W[:, :, i, j]
+        image = flat[lead:lead + size].reshape(batch, h + pad, row, self.in_channels)
+        self.gradInput = image[:, :h, :w].transpose(0, 3, 1, 2)
         # END SOLUTION
         return self.gradInput
 
@@ -1251,27 +1257,26 @@ class Conv2d(Module):
         # BEGIN SOLUTION
         pad = self.kernel_size // 2
         k = self.kernel_size
-        cols = getattr(self, "_cols", None)
-        if input is not getattr(self, "_cols_input", None):  # not the last forward's: im2col again
-            padded = np.pad(input.transpose(1, 0, 2, 3), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+        cols_input, cols = getattr(self, "_cols", (None, None))
+        if cols_input is not input:  # not the last forward's input: im2col again
+            padded = np.pad(input, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
             windows = np.lib.stride_tricks.sliding_window_view(padded, (k, k), axis=(2, 3))
-            windows = windows.transpose(0, 4, 5, 1, 2, 3).reshape(self.in_channels * k * k, -1)
+            windows = windows.transpose(4, 5, 1, 0, 2, 3).reshape(k * k * self.in_channels, -1)
             cols = np.concatenate([windows, np.ones((1, windows.shape[1]), windows.dtype)])
-        # (out, n*h*w) @ (n*h*w, in*k*k + 1): the sum over (n, y, x) is the product's inner
-        # axis; the last column, the sum against the row of ones, is gradb. Computed as its
-        # transpose when cols has more rows: the same sums, which OpenBLAS runs faster with
-        # the taller matrix on the left (the second convolution's: 3.8 against 4.5 ms).
-        grad = gradOutput.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)
+        # (out, n*h*w) @ (n*h*w, k*k*in + 1): the sum over (n, y, x) is the product's inner
+        # axis; the last column, the sum against the row of ones, is gradb.
+        grad = gradOutput.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)  # (n*h*w, out)
         # Few outputs over a long inner axis (the first convolution's: 16 x 10 sums of 100k
-        # terms) run 3x faster in blocks of at most 10**6 multiply-adds, where OpenBLAS uses
-        # its small-matrix kernel instead of packing both operands (3.5% of a CNN step).
-        block = 10**6 // (len(grad) * len(cols))
+        # terms) run faster in blocks of at most 10**6 multiply-adds, where OpenBLAS uses its
+        # small-matrix kernel instead of packing both operands.
+        block = 10**6 // (grad.shape[1] * len(cols))
         if block >= 4096:
-            both = sum(grad[:, start:start + block] @ cols[:, start:start + block].T
-                       for start in range(0, grad.shape[1], block))
+            both = sum(grad[start:start + block].T @ cols[:, start:start + block].T
+                       for start in range(0, len(grad), block))
         else:
-            both = (cols @ grad.T).T if len(cols) > len(grad) else grad @ cols.T
-        self.gradW[...] = both[:, :-1].reshape(self.W.shape)
+            both = (cols @ grad).T
+        gradW = both[:, :-1].reshape(self.out_channels, k, k, self.in_channels)  # (i, j, c)
+        self.gradW[...] = gradW.transpose(0, 3, 1, 2)
         self.gradb[...] = both[:, -1]
         # END SOLUTION
 

@@ -157,10 +157,10 @@ TORCH_ACCUMULATE = [
         self.gradBeta += np.sum(gradOutput, axis=0)
     """),
     within("Conv2d.accGradParameters", """\
-        self.gradW[...] = both[:, :-1].reshape(self.W.shape)
+        self.gradW[...] = gradW.transpose(0, 3, 1, 2)
         self.gradb[...] = both[:, -1]
 """, """\
-        self.gradW += both[:, :-1].reshape(self.W.shape)
+        self.gradW += gradW.transpose(0, 3, 1, 2)
         self.gradb += both[:, -1]
 """),
 ]
