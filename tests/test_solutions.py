@@ -313,10 +313,12 @@ def test_conv2d_reused_across_shapes_matches_a_fresh_layer():
     """The layer keeps scratch arrays between passes (padded input, columns, gradOutput
     grid); a pass with another shape or dtype must not see the last one's values. The
     first two shapes give gradOutput grids of the same size, (2, 3, 3) and (8, 1, 1) with
-    padding 1, so only their layout tells them apart."""
+    padding 1, so only their layout tells them apart; a width of 8 switches im2col from
+    channels-last windows (k * in = 6 values per run) to channel-major ones (8) and back."""
     layer = M.Conv2d(2, 3, 3)
     for batch, h, w, dtype in [(2, 3, 3, np.float64), (8, 1, 1, np.float64),
-                               (2, 3, 3, np.float32), (1, 5, 4, np.float64)]:
+                               (2, 3, 3, np.float32), (1, 5, 4, np.float64),
+                               (2, 3, 8, np.float64), (2, 3, 3, np.float64)]:
         x = np.random.randn(batch, 2, h, w).astype(dtype)
         g = np.random.randn(batch, 3, h, w).astype(dtype)
         fresh = M.Conv2d(2, 3, 3)
@@ -329,6 +331,21 @@ def test_conv2d_reused_across_shapes_matches_a_fresh_layer():
         np.testing.assert_array_equal(layer.gradInput, fresh.gradInput)
         np.testing.assert_array_equal(layer.gradW, fresh.gradW)
         np.testing.assert_array_equal(layer.gradb, fresh.gradb)
+
+
+@pytest.mark.parametrize("w", [3, 9])  # channels-last windows, then channel-major ones
+def test_conv2d_gradients_of_another_input_than_the_last_forward(w):
+    """accGradParameters reuses the forward pass's columns only for the input they came from;
+    for any other input it builds them again (a check may call it that way)."""
+    layer = M.Conv2d(2, 3, 3)
+    x, other = np.random.randn(2, 2, 4, w), np.random.randn(2, 2, 4, w)
+    g = np.random.randn(2, 3, 4, w)
+    layer.forward(x)
+    layer.accGradParameters(other, g)
+    _, _, (t_gW, t_gb) = torch_forward_backward(
+        lambda x, W, b: F.conv2d(x, W, b, padding=1), other, g, layer.W, layer.b)
+    close(layer.gradW, t_gW)
+    close(layer.gradb, t_gb)
 
 
 def test_conv2d_rejects_even_kernels():
