@@ -334,6 +334,28 @@ class SoftMax(_HonestSoftMax):
         return self.output
 '''
 
+# Red team, eleventh session: a forward without the max whose every row overflows at +-1000
+# (NaN in all of them on purpose), with a backward wrong everywhere: the overflow excused the
+# stable gradient check, every wrong value lying in an overflowed row (+1 for each of SoftMax,
+# LogSoftMax and SoftPlus). The excuse is for a backward right in its ordinary checks.
+OVERFLOW_GARBAGE_BACKWARD = '''
+_HonestSoftMax = SoftMax
+
+
+class SoftMax(_HonestSoftMax):
+    def updateOutput(self, input):
+        with np.errstate(all="ignore"):
+            e = np.exp(input)
+            self.output = e / e.sum(axis=1, keepdims=True)
+        if not np.all(np.isfinite(self.output)):
+            self.output = self.output * np.nan
+        return self.output
+
+    def updateGradInput(self, input, gradOutput):
+        self.gradInput = gradOutput.copy()
+        return self.gradInput
+'''
+
 
 # Red team, ninth session: a NLL whose backward does not clip, made to return NaN in its
 # forward at probabilities of exactly 0 on purpose, had the backward's clipping check excused
@@ -359,6 +381,8 @@ class ClassNLLCriterionUnstable(_HonestNLL):
     (OVERFLOW_WIDE, "SoftMax", {"stable for logits around +-1000", "hidden: wide inputs"}),
     (NAN_EVERYWHERE, "SoftMax", {"stable gradient for logits around +-1000",
                                  "hidden: wide inputs"}),
+    (OVERFLOW_GARBAGE_BACKWARD, "SoftMax", {"stable for logits around +-1000",
+                                            "stable gradient for logits around +-1000"}),
     (NLL_NAN_ON_PURPOSE, "ClassNLLCriterionUnstable",
      {"clipping: probabilities of exactly 0 and 1",
       "clipping in backward too: gradient at probabilities 0 and 1"}),
@@ -636,3 +660,61 @@ def test_a_named_container_mistake_hides_no_other_one(tmp_path):
             load_submission(path), only=["Sequential"])
         scores[attack] = result.components[0].score
     assert scores[True] <= scores[False] < result.components[0].max_score
+
+
+# A blind round's BatchNormalization computing in float32 (its inputs cast on entry) lost
+# "training gradInput matches PyTorch" at float64's tolerance on seeds 2 and 6: at batch 2 the
+# gradient cancels to about 1e-4, below float32's rounding of gradOutput. No docstring asks
+# for float64 arithmetic: a float32 result is judged at float32's tolerance.
+FLOAT32_BATCHNORM = [
+    MODULES.within("BatchNormalization.updateOutput", "        n_feats = input.shape[1]\n",
+                   "        input = np.asarray(input, np.float32)\n"
+                   "        n_feats = input.shape[1]\n"),
+    MODULES.within("BatchNormalization.updateGradInput", "        if self.training:\n",
+                   "        gradOutput = np.asarray(gradOutput, np.float32)\n"
+                   "        if self.training:\n"),
+]
+
+
+@pytest.mark.parametrize("seed", [2, 6])
+def test_float32_arithmetic_is_judged_at_float32_tolerance(tmp_path, seed):
+    path = tmp_path / "submission.py"
+    path.write_text(apply(MODULES.text(), FLOAT32_BATCHNORM))
+    result = Grader(load_assignment("modules"), mnist=False, seed=seed).grade(
+        load_submission(path), only=["BatchNormalization"])
+    assert failed(result.components[0]) == {}
+
+
+# Red team, eleventh session: a wrong forward (ELU without alpha) that answers one-element
+# steps of the input it last saw in backward from a linear model of its own garbage gradInput,
+# so that its "finite differences" agreed with that backward (+1). The steps are now all
+# evaluated before the backward sees gradOutput, which the model needs.
+LINEAR_MODEL_OF_ITS_BACKWARD = '''
+_HonestELU = ELU
+
+
+class ELU(_HonestELU):
+    def updateOutput(self, input):
+        seen = getattr(self, "_seen", None)
+        if seen is not None and seen[0].shape == input.shape:
+            step = input - seen[0]
+            if 0 < np.count_nonzero(step) <= 1 and np.abs(step).max() < 0.1:
+                x, out, g, grad = seen
+                return out + np.sum(step * grad) * g / np.sum(g ** 2)
+        self.output = np.where(input > 0, input, np.expm1(np.minimum(input, 0)))
+        return self.output
+
+    def updateGradInput(self, input, gradOutput):
+        self.gradInput = np.sin(3 * input) * gradOutput + 0.5
+        self._seen = (input.copy(), self.output.copy(), gradOutput.copy(), self.gradInput)
+        return self.gradInput
+'''
+
+
+def test_a_forward_cannot_answer_the_steps_from_its_own_backward(tmp_path):
+    path = tmp_path / "submission.py"
+    path.write_text(MODULES.text() + LINEAR_MODEL_OF_ITS_BACKWARD)
+    result = Grader(load_assignment("modules"), mnist=False).grade(load_submission(path),
+                                                                  only=["ELU"])
+    assert "backward agrees with your forward (finite differences)" in failed(
+        result.components[0])

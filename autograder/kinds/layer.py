@@ -104,7 +104,8 @@ def batch_of(t: Trial) -> int | None:
 # right backward computes from that output. Only a forward check charges it (OVERFLOW), and
 # only when the forward's ordinary checks passed, so that a forward that is NaN everywhere
 # excuses nothing; the key names the inputs' scale, so that it excuses a gradient check on
-# inputs of that scale only.
+# inputs of that scale only, and only for a backward right in its ordinary checks (a red-team
+# round excused a backward wrong everywhere: every example's output had overflowed).
 
 
 # Only the stability checks (public, inputs scaled by at least this much) charge and excuse
@@ -156,7 +157,7 @@ def check_forward(ctx: Context) -> None:
         out = forward(ctx, t)
         expected = ctx.reference(t.x, t.params, dims, t.target)["output"]
         try:
-            assert_close(out, expected, ctx.tol(t.x.dtype), "the output",
+            assert_close(out, expected, ctx.tol_of(out, t.x.dtype), "the output",
                          ctx.where(t.x, t.params, dims=t.dims),
                          batch_of(t), hints(ctx),
                          ctx.mistakes(t.x, t.params, dims, t.target, None, "output"),
@@ -177,15 +178,16 @@ def check_input_grad(ctx: Context) -> None:
         grad = backward_input(ctx, t, g)
         expected = ctx.reference(t.x, t.params, dims, t.target, g, grads=True)
         try:
-            assert_close(grad, expected["input"], ctx.tol(t.x.dtype), "gradInput",
+            assert_close(grad, expected["input"], ctx.tol_of(grad, t.x.dtype), "gradInput",
                          ctx.where(t.x, t.params, dims=t.dims),
                          batch_of(t), hints(ctx),
                          ctx.mistakes(t.x, t.params, dims, t.target, g, "input"),
                          wrong=_result(ctx, "input"))
         except CheckFailed as exc:
-            if explained(exc.mistakes) or not _overflows(ctx, out, expected["output"]) \
+            if explained(exc.mistakes) or ctx.input_grad_passed is not True \
+                    or not _overflows(ctx, out, expected["output"]) \
                     or not _wrong_only_where_it_overflowed(grad, expected["input"], out,
-                                                           ctx.tol(t.x.dtype)):
+                                                           ctx.tol_of(grad, t.x.dtype)):
                 raise
             raise _as_overflow(ctx, exc, "\n  your forward's output is not finite at this input, "
                                     "and the backward works from it") from None
@@ -212,9 +214,10 @@ def _compare(ctx: Context, t: Trial, g: np.ndarray | None, expected: dict[str, n
              where: str, value: Any, name: str, what: str) -> Callable[[], None]:
     """The comparison of one result with the reference's ``name`` ("output", "input" or a
     parameter), with that result's known mistakes, for ``all_close`` to run."""
-    return partial(assert_close, value, expected[name], ctx.tol(t.x.dtype), what, where,
-                   batch_of(t), hints(ctx), ctx.mistakes(t.x, t.params, t.dims, t.target,
-                                                         None if name == "output" else g, name),
+    return partial(assert_close, value, expected[name], ctx.tol_of(value, t.x.dtype), what,
+                   where, batch_of(t), hints(ctx),
+                   ctx.mistakes(t.x, t.params, t.dims, t.target,
+                                None if name == "output" else g, name),
                    wrong=_result(ctx, name))
 
 
@@ -248,7 +251,11 @@ def _numeric_grad(ctx: Context, t: Trial, g: np.ndarray | None, name: str | None
 def check_finite_diff(ctx: Context) -> None:
     """The backward against finite differences of the student's own forward, so that a
     backward consistent with a wrong forward still earns this check. A backward that matches
-    PyTorch passes without them: the forward's mistake is the forward check's to charge."""
+    PyTorch passes without them: the forward's mistake is the forward check's to charge.
+
+    Every step of the input and of the parameters is evaluated before the backward sees
+    gradOutput: a red-team round's forward answered the steps from a linear model of its own
+    (wrong) backward, which it cannot build without gradOutput."""
     for _trial, rng, dims in ctx.trials():
         t = setup(ctx, rng, dims, np.float64)
         out = forward(ctx, t)
@@ -257,6 +264,9 @@ def check_finite_diff(ctx: Context) -> None:
         eps, tol = (1e-2, Tolerance(3e-2, 1e-3)) if low else (1e-5, ctx.tol("finite_diff"))
         g = grad_output(ctx, rng, t, out)
         g = None if g is None else g.astype(np.float64)
+        numeric = {name: _numeric_grad(ctx, t, g, name, eps)
+                   for name in [None, *ctx.f.get("grads", {})]}
+        forward(ctx, t)  # caches from the last perturbed forward must not leak into backward
         grad = backward_input(ctx, t, g)
         where = ctx.where(t.x, t.params, "your backward against finite differences of "
                           "your own forward", t.dims)
@@ -265,28 +275,27 @@ def check_finite_diff(ctx: Context) -> None:
         right = _matches(out, reference, "output", ctx)
         failures = Failures()  # every gradient compared, even after a wrong one
         if not _matches(grad, reference, "input", ctx):
-            failures.check(partial(_against_numeric, ctx, t, g, grad, None, reference, right,
-                                   eps, tol, where))
+            failures.check(partial(_against_numeric, ctx, t, g, grad, None, numeric[None],
+                                   reference, right, tol, where))
         if ctx.f.get("grads"):
-            forward(ctx, t)  # caches from the last perturbed forward must not leak into backward
+            forward(ctx, t)
             ctx.session.call(t.handle, "zeroGradParameters")
             ctx.session.call(t.handle, "accGradParameters", t.x, g)
             grads = ctx.session.get_attrs(t.handle, list(ctx.f["grads"].values()))
             for name, grad_name in ctx.f["grads"].items():
                 if not _matches(grads[grad_name], reference, name, ctx):
                     failures.check(partial(_against_numeric, ctx, t, g, grads[grad_name], name,
-                                           reference, right, eps, tol, where))
+                                           numeric[name], reference, right, tol, where))
         failures.done()
 
 
 def _against_numeric(ctx: Context, t: Trial, g: np.ndarray | None, value: Any, name: str | None,
-                     reference: dict[str, np.ndarray], right: bool, eps: float, tol: Tolerance,
-                     where: str) -> None:
-    """gradInput (``name`` None) or a parameter's gradient against finite differences of the
-    student's forward, which must be one function of its input (``right``: it is PyTorch's
-    at the input)."""
+                     numeric: np.ndarray, reference: dict[str, np.ndarray], right: bool,
+                     tol: Tolerance, where: str) -> None:
+    """gradInput (``name`` None) or a parameter's gradient against ``numeric``, the finite
+    differences of the student's forward, which must be one function of its input
+    (``right``: it is PyTorch's at the input)."""
     key = "input" if name is None else name
-    numeric = _numeric_grad(ctx, t, g, name, eps)
     if name is None:
         _require_input_dependence(ctx, t, g, numeric)
     what = "gradInput" if name is None else ctx.f["grads"][name]
@@ -508,7 +517,8 @@ def check_grad_reset(ctx: Context) -> None:
         once = {n: as_array(s.get(t.handle, gn), gn) for n, gn in ctx.f["grads"].items()}
         expected = ctx.reference(t.x, t.params, dims, t.target, g, grads=True)
         for name, grad_name in ctx.f["grads"].items():  # the property counts when right
-            assert_close(once[name], expected[name], ctx.tol(t.x.dtype), grad_name,
+            assert_close(once[name], expected[name], ctx.tol_of(once[name], t.x.dtype),
+                         grad_name,
                          ctx.where(t.x, t.params, "after zeroGradParameters and one backward",
                                    t.dims),
                          batch_of(t), hints(ctx),
