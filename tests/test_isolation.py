@@ -718,3 +718,18 @@ def test_a_forward_cannot_answer_the_steps_from_its_own_backward(tmp_path):
                                                                   only=["ELU"])
     assert "backward agrees with your forward (finite differences)" in failed(
         result.components[0])
+
+
+def test_a_float32_result_does_not_hide_a_formula_off_by_a_little(tmp_path):
+    """The same float32 BatchNorm with its output 5e-5 off (relative): below float32's rtol
+    (3e-4) but not float64's (1e-5), which a float32 result on float64 inputs is still held
+    to (casting a result to float32 must not buy a looser check)."""
+    path = tmp_path / "submission.py"
+    path.write_text(apply(MODULES.text(), [
+        *FLOAT32_BATCHNORM,
+        MODULES.within("BatchNormalization.updateOutput",
+                       "self.inv_std = 1.0 / np.sqrt(var + self.EPS)",
+                       "self.inv_std = 1.00005 / np.sqrt(var + self.EPS)")]))
+    result = Grader(load_assignment("modules"), mnist=False).grade(
+        load_submission(path), only=["BatchNormalization"])
+    assert "training forward matches PyTorch" in failed(result.components[0])
