@@ -277,7 +277,7 @@ class CheckRunner:
         ctx = Context(self.run.session, check, name, seed, self.run.assignment.tolerance,
                       self.run.assignment.solution, self.run.assignment.reference_code,
                       forward_passed=seen.forward_passed if seen else None,
-                      input_grad_passed=seen.input_grad_passed if seen else None,
+                      input_grad_known=seen.input_grad_known if seen else None,
                       only_trial=only_trial)
         timeout = float(self.grader.check_timeout or check.params.timeout
                         or self.run.assignment.check_timeout)
@@ -327,11 +327,12 @@ FINITE_DIFFERENCES = frozenset({"finite_diff", "finite_diff_labels"})
 @dataclass
 class _Charged:
     """What a component's checks so far tell the next ones: the known mistakes its ordinary
-    checks lost points for, and whether its ordinary forward and gradInput checks passed."""
+    checks lost points for, whether its ordinary forward checks passed, and whether its
+    ordinary gradInput checks passed or failed only with known mistakes."""
 
     mistakes: dict[str, str] = dataclasses.field(default_factory=dict)  # mistake -> check
     forward_passed: bool | None = None
-    input_grad_passed: bool | None = None
+    input_grad_known: bool | None = None
     # The failures that charged a mistake, by check name; and the earlier results a dearer
     # check took the charge from, which the component's results show instead.
     charging: dict[str, tuple[CheckSpec, CheckResult]] = dataclasses.field(default_factory=dict)
@@ -363,8 +364,9 @@ class _Charged:
         case or a hidden check that finds one first is charged for it and excuses nothing."""
         if check.ordinary and check.kind == "forward":
             self.forward_passed = self.forward_passed is not False and result.passed
-        if check.ordinary and check.kind == "input_grad":
-            self.input_grad_passed = self.input_grad_passed is not False and result.passed
+        if check.ordinary and check.kind == "input_grad":  # passed, or wrong for named reasons
+            known = result.passed or explained(result.mistakes)
+            self.input_grad_known = self.input_grad_known is not False and known
         if result.passed or not result.mistakes:
             return result
         if check.kind not in EXCUSABLE_KINDS:

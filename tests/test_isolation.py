@@ -733,3 +733,82 @@ def test_a_float32_result_does_not_hide_a_formula_off_by_a_little(tmp_path):
     result = Grader(load_assignment("modules"), mnist=False).grade(
         load_submission(path), only=["BatchNormalization"])
     assert "training forward matches PyTorch" in failed(result.components[0])
+
+
+UNSTABLE_AND_DIAGONAL = '''
+_HonestSoftMax = SoftMax
+
+
+class SoftMax(_HonestSoftMax):
+    def updateOutput(self, input):
+        e = np.exp(input)  # no max subtracted: overflows at +-1000
+        self.output = e / e.sum(axis=1, keepdims=True)
+        return self.output
+
+    def updateGradInput(self, input, gradOutput):
+        p = self.output
+        self.gradInput = gradOutput * p * (1 - p)  # only the Jacobian's diagonal
+        return self.gradInput
+'''
+
+
+def test_an_overflow_is_not_charged_again_beside_a_known_backward_mistake(tmp_path):
+    """Red team, eleventh session (second round): SoftMax without the max and with a
+    diagonal-only backward lost the stable gradient check too once the overflow's excuse
+    required the ordinary gradInput checks to pass (its wrong values all lie in overflowed
+    rows); a backward wrong there for a known, charged reason keeps the excuse (a garbage
+    backward does not, above)."""
+    path = tmp_path / "submission.py"
+    path.write_text(MODULES.text() + UNSTABLE_AND_DIAGONAL)
+    result = Grader(load_assignment("modules"), mnist=False).grade(load_submission(path),
+                                                                  only=["SoftMax"])
+    lost = failed(result.components[0])
+    assert {"gradInput matches PyTorch", "stable for logits around +-1000"} <= set(lost)
+    assert "stable gradient for logits around +-1000" not in lost
+
+
+# Red team, eleventh session (second round): a wrong ELU forward, and a backward 2e-4 off
+# PyTorch's gradient cast to float32, which float32's whole tolerance took for PyTorch's in
+# the finite-difference check, so it was never compared with the forward's differences (+1).
+CAST_TO_HIDE = '''
+_HonestELU = ELU
+
+
+class ELU(_HonestELU):
+    def updateOutput(self, input):
+        m = np.minimum(input, 0)
+        self.output = np.where(input > 0, input,
+                               self.alpha * np.expm1(m) * (1 + 0.1 * np.exp(m)))
+        return self.output
+
+    def updateGradInput(self, input, gradOutput):
+        slope = np.where(input > 0, 1, self.alpha * np.exp(np.minimum(input, 0)))
+        self.gradInput = (gradOutput * slope * (1 + 2e-4)).astype(np.float32)
+        return self.gradInput
+'''
+
+
+def test_casting_a_backward_to_float32_does_not_make_it_pytorchs(tmp_path):
+    path = tmp_path / "submission.py"
+    path.write_text(MODULES.text() + CAST_TO_HIDE)
+    result = Grader(load_assignment("modules"), mnist=False).grade(load_submission(path),
+                                                                  only=["ELU"])
+    assert "backward agrees with your forward (finite differences)" in failed(
+        result.components[0])
+
+
+def test_a_backward_that_raises_behind_a_forward_of_the_wrong_shape_names_the_forward(tmp_path):
+    """A blind round's Conv2d applied the stride to the input: its backward, given gradOutput
+    of PyTorch's shape, raised a broadcast error, and the message sent the student to
+    updateGradInput only. It now starts with the forward's shape; a backward that does not
+    depend on the forward's shape still earns its checks (one mistake, one check)."""
+    wrong_shape = MODULES.within("Linear.updateOutput", "self.output += self.b  # in place",
+                                 "self.output = (self.output + self.b)[:, :-1]  #")
+    reads_output = MODULES.within("Linear.updateGradInput",
+                                  "self.gradInput = gradOutput @ self.W",
+                                  "self.gradInput = (gradOutput + 0 * self.output) @ self.W")
+    lost = failed(grade(tmp_path, [wrong_shape, reads_output], only=["Linear"])["Linear"])
+    assert lost["gradInput matches PyTorch"].startswith("your forward's output has shape")
+    assert "your code raised ValueError" in lost["gradInput matches PyTorch"]
+    assert "gradInput matches PyTorch" not in failed(
+        grade(tmp_path, [wrong_shape], only=["Linear"])["Linear"])

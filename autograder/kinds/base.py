@@ -111,10 +111,10 @@ class Context:
     # stride=2)"): a message about an exception names the instance that raised it. Shared by
     # the copies ``_with_dims`` makes.
     made: list[str] = dataclasses.field(default_factory=list)
-    # Whether the component's ordinary forward and gradInput checks passed (None: none has
-    # run yet).
+    # Whether the component's ordinary forward checks passed, and whether its ordinary
+    # gradInput checks passed or failed only with known mistakes (None: none has run yet).
     forward_passed: bool | None = None
-    input_grad_passed: bool | None = None
+    input_grad_known: bool | None = None
     only_trial: int | None = None  # run this trial of the check alone (the same data)
 
     @property

@@ -28,6 +28,7 @@ from autograder.checks import (
 )
 from autograder.kinds.base import Context, call_array, check_kind, layer_args, make_array
 from autograder.results import Cause
+from autograder.sandbox import StudentError
 from autograder.spec import eval_expr, param_shapes, shape_of
 from autograder.wire import Handle
 
@@ -85,10 +86,25 @@ def grad_output(ctx: Context, rng: np.random.Generator, t: Trial, out: np.ndarra
     return rng.standard_normal(shape).astype(t.x.dtype)
 
 
-def backward_input(ctx: Context, t: Trial, g: np.ndarray | None) -> np.ndarray:
+def backward_input(ctx: Context, t: Trial, g: np.ndarray | None,
+                   out: Any = None) -> np.ndarray:
+    """gradInput for gradOutput ``g``. Where the backward raises and the forward's ``out``
+    has another shape than PyTorch's (which ``g`` has), the message starts with that shape:
+    a blind round's Conv2d with the stride applied to the input was told only that its
+    updateGradInput raised a broadcast error. The backward still runs: a right backward
+    behind a forward of the wrong shape earns its checks."""
     args = t.args if g is None else (t.x, g)
-    return call_array(ctx, t.handle, "updateGradInput", *args, fallback="gradInput",
-                      what="gradInput")
+    try:
+        return call_array(ctx, t.handle, "updateGradInput", *args, fallback="gradInput",
+                          what="gradInput")
+    except StudentError as exc:
+        expected = g.shape if g is not None else None
+        if not isinstance(out, np.ndarray) or expected is None or out.shape == expected:
+            raise
+        raise CheckFailed(f"your forward's output has shape {fmt_shape(out.shape)} where "
+                          f"PyTorch's has {fmt_shape(expected)} "
+                          f"{ctx.where(t.x, t.params, dims=t.dims)}; given gradOutput of "
+                          f"PyTorch's shape, {ctx.raised(exc)}", Cause.EXCEPTION) from None
 
 
 def hints(ctx: Context) -> dict:
@@ -104,8 +120,10 @@ def batch_of(t: Trial) -> int | None:
 # right backward computes from that output. Only a forward check charges it (OVERFLOW), and
 # only when the forward's ordinary checks passed, so that a forward that is NaN everywhere
 # excuses nothing; the key names the inputs' scale, so that it excuses a gradient check on
-# inputs of that scale only, and only for a backward right in its ordinary checks (a red-team
-# round excused a backward wrong everywhere: every example's output had overflowed).
+# inputs of that scale only, and only for a backward right in its ordinary checks or wrong
+# there for a known reason, charged there (a red-team round excused a backward wrong
+# everywhere, every example's output having overflowed; a second one found a fair backward
+# with a known mistake charged for the overflow again).
 
 
 # Only the stability checks (public, inputs scaled by at least this much) charge and excuse
@@ -175,7 +193,7 @@ def check_input_grad(ctx: Context) -> None:
         t = setup(ctx, rng, dims, trial_dtype(ctx, trial))
         out = forward(ctx, t)
         g = grad_output(ctx, rng, t, out)
-        grad = backward_input(ctx, t, g)
+        grad = backward_input(ctx, t, g, out)
         expected = ctx.reference(t.x, t.params, dims, t.target, g, grads=True)
         try:
             assert_close(grad, expected["input"], ctx.tol_of(grad, t.x.dtype), "gradInput",
@@ -184,7 +202,7 @@ def check_input_grad(ctx: Context) -> None:
                          ctx.mistakes(t.x, t.params, dims, t.target, g, "input"),
                          wrong=_result(ctx, "input"))
         except CheckFailed as exc:
-            if explained(exc.mistakes) or ctx.input_grad_passed is not True \
+            if explained(exc.mistakes) or ctx.input_grad_known is not True \
                     or not _overflows(ctx, out, expected["output"]) \
                     or not _wrong_only_where_it_overflowed(grad, expected["input"], out,
                                                            ctx.tol_of(grad, t.x.dtype)):
@@ -200,7 +218,7 @@ def check_param_grad(ctx: Context) -> None:
         ctx.session.call(t.handle, "zeroGradParameters")
         out = forward(ctx, t)
         g = grad_output(ctx, rng, t, out)
-        backward_input(ctx, t, g)
+        backward_input(ctx, t, g, out)
         ctx.session.call(t.handle, "accGradParameters", t.x, g)
         expected = ctx.reference(t.x, t.params, dims, t.target, g, grads=True)
         grads = ctx.session.get_attrs(t.handle, list(ctx.f["grads"].values()))
@@ -267,7 +285,7 @@ def check_finite_diff(ctx: Context) -> None:
         numeric = {name: _numeric_grad(ctx, t, g, name, eps)
                    for name in [None, *ctx.f.get("grads", {})]}
         forward(ctx, t)  # caches from the last perturbed forward must not leak into backward
-        grad = backward_input(ctx, t, g)
+        grad = backward_input(ctx, t, g, out)
         where = ctx.where(t.x, t.params, "your backward against finite differences of "
                           "your own forward", t.dims)
         reference = ctx.reference(t.x, t.params, t.dims, t.target, g, grads=True) \
@@ -341,7 +359,7 @@ def _matches(value: Any, reference: dict[str, np.ndarray], name: str, ctx: Conte
     if name not in reference or not isinstance(value, np.ndarray) \
             or value.shape != reference[name].shape:
         return False
-    return close(value.astype(np.float64), reference[name], ctx.tol(value.dtype))
+    return close(value.astype(np.float64), reference[name], ctx.tol_of(value, np.float64))
 
 
 def _require_wrong_forward(ctx: Context) -> None:
@@ -456,7 +474,7 @@ def _full_pass(ctx: Context, rng: np.random.Generator, t: Trial, extra: str
         ctx.session.call(t.handle, "zeroGradParameters")
     out = forward(ctx, t)
     g = grad_output(ctx, rng, t, out)
-    grad = backward_input(ctx, t, g)
+    grad = backward_input(ctx, t, g, out)
     if ctx.f.get("grads"):
         ctx.session.call(t.handle, "accGradParameters", t.x, g)
     _check_values(ctx, t, g, out, grad, extra, param_grads=True)
@@ -511,7 +529,7 @@ def check_grad_reset(ctx: Context) -> None:
         t = setup(ctx, rng, dims, np.float64)
         out = forward(ctx, t)
         g = grad_output(ctx, rng, t, out)
-        backward_input(ctx, t, g)
+        backward_input(ctx, t, g, out)
         s.call(t.handle, "zeroGradParameters")
         s.call(t.handle, "accGradParameters", t.x, g)
         once = {n: as_array(s.get(t.handle, gn), gn) for n, gn in ctx.f["grads"].items()}
