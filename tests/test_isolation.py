@@ -36,6 +36,15 @@ def failed(comp: ComponentResult) -> dict[str, str]:
     return {c.name: c.message for c in comp.checks if not c.passed}
 
 
+def lost_with(tmp_path: Path, code: str, component: str) -> dict[str, str]:
+    """The checks ``component`` fails with ``code`` appended to the reference solution."""
+    path = tmp_path / "submission.py"
+    path.write_text(MODULES.text() + code)
+    result = Grader(load_assignment("modules"), mnist=False).grade(load_submission(path),
+                                                                  only=[component])
+    return failed(result.components[0])
+
+
 def test_batchnorm_without_none_init_loses_only_that_check(tmp_path):
     none_init = MODULES.edits(
         BN, ("if moving_mean is None:\n            moving_mean = np.zeros(n_feats, "
@@ -712,12 +721,8 @@ class ELU(_HonestELU):
 
 
 def test_a_forward_cannot_answer_the_steps_from_its_own_backward(tmp_path):
-    path = tmp_path / "submission.py"
-    path.write_text(MODULES.text() + LINEAR_MODEL_OF_ITS_BACKWARD)
-    result = Grader(load_assignment("modules"), mnist=False).grade(load_submission(path),
-                                                                  only=["ELU"])
-    assert "backward agrees with your forward (finite differences)" in failed(
-        result.components[0])
+    assert "backward agrees with your forward (finite differences)" in lost_with(
+        tmp_path, LINEAR_MODEL_OF_ITS_BACKWARD, "ELU")
 
 
 def test_a_float32_result_does_not_hide_a_formula_off_by_a_little(tmp_path):
@@ -758,11 +763,7 @@ def test_an_overflow_is_not_charged_again_beside_a_known_backward_mistake(tmp_pa
     required the ordinary gradInput checks to pass (its wrong values all lie in overflowed
     rows); a backward wrong there for a known, charged reason keeps the excuse (a garbage
     backward does not, above)."""
-    path = tmp_path / "submission.py"
-    path.write_text(MODULES.text() + UNSTABLE_AND_DIAGONAL)
-    result = Grader(load_assignment("modules"), mnist=False).grade(load_submission(path),
-                                                                  only=["SoftMax"])
-    lost = failed(result.components[0])
+    lost = lost_with(tmp_path, UNSTABLE_AND_DIAGONAL, "SoftMax")
     assert {"gradInput matches PyTorch", "stable for logits around +-1000"} <= set(lost)
     assert "stable gradient for logits around +-1000" not in lost
 
@@ -789,12 +790,8 @@ class ELU(_HonestELU):
 
 
 def test_casting_a_backward_to_float32_does_not_make_it_pytorchs(tmp_path):
-    path = tmp_path / "submission.py"
-    path.write_text(MODULES.text() + CAST_TO_HIDE)
-    result = Grader(load_assignment("modules"), mnist=False).grade(load_submission(path),
-                                                                  only=["ELU"])
-    assert "backward agrees with your forward (finite differences)" in failed(
-        result.components[0])
+    assert "backward agrees with your forward (finite differences)" in lost_with(
+        tmp_path, CAST_TO_HIDE, "ELU")
 
 
 def test_a_backward_that_raises_behind_a_forward_of_the_wrong_shape_names_the_forward(tmp_path):
