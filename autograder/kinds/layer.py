@@ -102,9 +102,9 @@ def backward_input(ctx: Context, t: Trial, g: np.ndarray | None,
         if not isinstance(out, np.ndarray) or expected is None or out.shape == expected:
             raise
         raise CheckFailed(f"your forward's output has shape {fmt_shape(out.shape)} where "
-                          f"PyTorch's has {fmt_shape(expected)} "
-                          f"{ctx.where(t.x, t.params, dims=t.dims)}; given gradOutput of "
-                          f"PyTorch's shape, {ctx.raised(exc)}", Cause.EXCEPTION) from None
+                          f"PyTorch's has {fmt_shape(expected)}, on input "
+                          f"{fmt_shape(t.x.shape)}; given gradOutput of PyTorch's shape, "
+                          f"{ctx.raised(exc)}", Cause.EXCEPTION) from None
 
 
 def hints(ctx: Context) -> dict:
