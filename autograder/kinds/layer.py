@@ -243,13 +243,15 @@ def _objective(outputs: list[Any], g: np.ndarray | None, what: str) -> np.ndarra
     values = []
     for out in outputs:
         arr = as_array(out, what).astype(np.float64)
+        require(g is None or arr.shape == g.shape, f"{what} has shape {fmt_shape(arr.shape)}, "
+                f"expected {fmt_shape(g.shape) if g is not None else ''}", Cause.SHAPE)
         values.append(float(arr.sum()) if g is None else float(np.sum(arr * g)))
     return np.array(values)
 
 
-def _numeric_grad(ctx: Context, t: Trial, g: np.ndarray | None, name: str | None,
-                  eps: float) -> np.ndarray:
-    """Central differences of sum(g * forward) w.r.t. the input (name None) or a parameter."""
+def _steps(ctx: Context, t: Trial, name: str | None, eps: float) -> list[Any]:
+    """The forward's outputs at the input (name None) or a parameter moved by +-eps, one
+    element at a time, in pairs."""
     base = t.x if name is None else t.params[name]
     items = []
     for i in range(base.size):
@@ -260,9 +262,14 @@ def _numeric_grad(ctx: Context, t: Trial, g: np.ndarray | None, name: str | None
                 items.append({"args": list(layer_args(moved, t.target))})
             else:
                 items.append({"args": list(t.args), "set": {name: moved}})
-    outs = ctx.session.eval_many(t.handle, "updateOutput", items, fallback="output")
-    values = _objective(outs, g, "the output of updateOutput").reshape(-1, 2)
-    return ((values[:, 0] - values[:, 1]) / (2 * eps)).reshape(base.shape)
+    return ctx.session.eval_many(t.handle, "updateOutput", items, fallback="output")
+
+
+def _numeric_grad(steps: list[Any], g: np.ndarray | None, shape: tuple[int, ...],
+                  eps: float) -> np.ndarray:
+    """Central differences of sum(g * forward) from ``_steps``."""
+    values = _objective(steps, g, "the output of updateOutput").reshape(-1, 2)
+    return ((values[:, 0] - values[:, 1]) / (2 * eps)).reshape(shape)
 
 
 @check_kind("finite_diff")
@@ -273,7 +280,9 @@ def check_finite_diff(ctx: Context) -> None:
 
     Every step of the input and of the parameters is evaluated before the backward sees
     gradOutput: a red-team round's forward answered the steps from a linear model of its own
-    (wrong) backward, which it cannot build without gradOutput."""
+    (wrong) backward, which it cannot build without gradOutput. Their differences are taken
+    only for a gradient that does not match PyTorch's (a forward of the wrong shape has
+    none, and a right backward behind it passes)."""
     for _trial, rng, dims in ctx.trials():
         t = setup(ctx, rng, dims, np.float64)
         out = forward(ctx, t)
@@ -282,8 +291,7 @@ def check_finite_diff(ctx: Context) -> None:
         eps, tol = (1e-2, Tolerance(3e-2, 1e-3)) if low else (1e-5, ctx.tol("finite_diff"))
         g = grad_output(ctx, rng, t, out)
         g = None if g is None else g.astype(np.float64)
-        numeric = {name: _numeric_grad(ctx, t, g, name, eps)
-                   for name in [None, *ctx.f.get("grads", {})]}
+        steps = {name: _steps(ctx, t, name, eps) for name in [None, *ctx.f.get("grads", {})]}
         forward(ctx, t)  # caches from the last perturbed forward must not leak into backward
         grad = backward_input(ctx, t, g, out)
         where = ctx.where(t.x, t.params, "your backward against finite differences of "
@@ -293,8 +301,8 @@ def check_finite_diff(ctx: Context) -> None:
         right = _matches(out, reference, "output", ctx)
         failures = Failures()  # every gradient compared, even after a wrong one
         if not _matches(grad, reference, "input", ctx):
-            failures.check(partial(_against_numeric, ctx, t, g, grad, None, numeric[None],
-                                   reference, right, tol, where))
+            failures.check(partial(_against_numeric, ctx, t, g, grad, None, steps[None],
+                                   reference, right, eps, tol, where))
         if ctx.f.get("grads"):
             forward(ctx, t)
             ctx.session.call(t.handle, "zeroGradParameters")
@@ -303,17 +311,18 @@ def check_finite_diff(ctx: Context) -> None:
             for name, grad_name in ctx.f["grads"].items():
                 if not _matches(grads[grad_name], reference, name, ctx):
                     failures.check(partial(_against_numeric, ctx, t, g, grads[grad_name], name,
-                                           numeric[name], reference, right, tol, where))
+                                           steps[name], reference, right, eps, tol, where))
         failures.done()
 
 
 def _against_numeric(ctx: Context, t: Trial, g: np.ndarray | None, value: Any, name: str | None,
-                     numeric: np.ndarray, reference: dict[str, np.ndarray], right: bool,
-                     tol: Tolerance, where: str) -> None:
-    """gradInput (``name`` None) or a parameter's gradient against ``numeric``, the finite
-    differences of the student's forward, which must be one function of its input
-    (``right``: it is PyTorch's at the input)."""
+                     steps: list[Any], reference: dict[str, np.ndarray], right: bool,
+                     eps: float, tol: Tolerance, where: str) -> None:
+    """gradInput (``name`` None) or a parameter's gradient against finite differences of the
+    student's forward (its ``steps``), which must be one function of its input (``right``:
+    it is PyTorch's at the input)."""
     key = "input" if name is None else name
+    numeric = _numeric_grad(steps, g, (t.x if name is None else t.params[name]).shape, eps)
     if name is None:
         _require_input_dependence(ctx, t, g, numeric)
     what = "gradInput" if name is None else ctx.f["grads"][name]
