@@ -70,7 +70,7 @@ def coretype_note(environ: Mapping[str, str] = os.environ) -> str | None:
     forced = environ.get(CORETYPE)
     if not forced:
         return None
-    used = kernel_with(environ)
+    used = corename() if environ is os.environ else kernel_with(environ)  # this process's
     own = kernel_with({k: v for k, v in environ.items() if k != CORETYPE})
     if used is None or own is None or used == own:
         return None

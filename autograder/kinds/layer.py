@@ -243,16 +243,22 @@ def _objective(outputs: list[Any], g: np.ndarray | None, what: str) -> np.ndarra
     values = []
     for out in outputs:
         arr = as_array(out, what).astype(np.float64)
-        require(g is None or arr.shape == g.shape, f"{what} has shape {fmt_shape(arr.shape)}, "
-                f"expected {fmt_shape(g.shape) if g is not None else ''}", Cause.SHAPE)
+        if g is not None:
+            require(arr.shape == g.shape, f"{what} has shape {fmt_shape(arr.shape)}, expected "
+                    f"{fmt_shape(g.shape)}", Cause.SHAPE)
         values.append(float(arr.sum()) if g is None else float(np.sum(arr * g)))
     return np.array(values)
 
 
+def _varied(t: Trial, name: str | None) -> np.ndarray:
+    """What the finite differences move: the input (name None) or a parameter."""
+    return t.x if name is None else t.params[name]
+
+
 def _steps(ctx: Context, t: Trial, name: str | None, eps: float) -> list[Any]:
-    """The forward's outputs at the input (name None) or a parameter moved by +-eps, one
-    element at a time, in pairs."""
-    base = t.x if name is None else t.params[name]
+    """The forward's outputs with ``_varied(t, name)`` moved by +-eps, one element at a
+    time, in pairs."""
+    base = _varied(t, name)
     items = []
     for i in range(base.size):
         for sign in (1.0, -1.0):
@@ -304,7 +310,6 @@ def check_finite_diff(ctx: Context) -> None:
             failures.check(partial(_against_numeric, ctx, t, g, grad, None, steps[None],
                                    reference, right, eps, tol, where))
         if ctx.f.get("grads"):
-            forward(ctx, t)
             ctx.session.call(t.handle, "zeroGradParameters")
             ctx.session.call(t.handle, "accGradParameters", t.x, g)
             grads = ctx.session.get_attrs(t.handle, list(ctx.f["grads"].values()))
@@ -322,7 +327,7 @@ def _against_numeric(ctx: Context, t: Trial, g: np.ndarray | None, value: Any, n
     student's forward (its ``steps``), which must be one function of its input (``right``:
     it is PyTorch's at the input)."""
     key = "input" if name is None else name
-    numeric = _numeric_grad(steps, g, (t.x if name is None else t.params[name]).shape, eps)
+    numeric = _numeric_grad(steps, g, _varied(t, name).shape, eps)
     if name is None:
         _require_input_dependence(ctx, t, g, numeric)
     what = "gradInput" if name is None else ctx.f["grads"][name]
